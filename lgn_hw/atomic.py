@@ -1,0 +1,45 @@
+"""Atomic file writes: write a temporary file next to the target, then ``os.replace`` it.
+
+Every stage writes its outputs through these helpers, so an interrupted run never leaves a
+half-written netlist, report or dataset file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["write_bytes_atomic", "write_text_atomic", "write_json_atomic"]
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (parent directories are created). Returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically. Returns the path."""
+    return write_bytes_atomic(path, text.encode(encoding))
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int | None = 1) -> Path:
+    """Serialise ``obj`` as JSON (with a trailing newline) and write it atomically."""
+    return write_text_atomic(path, json.dumps(obj, indent=indent) + "\n")

@@ -1,0 +1,46 @@
+"""Tests for lgn_hw.atomic: content, parent creation, no temp leftovers, old file kept on failure."""
+
+import json
+
+import pytest
+
+from lgn_hw.atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
+
+
+def test_write_text_and_bytes(tmp_path):
+    p = write_text_atomic(tmp_path / "a" / "b.txt", "héllo\n")
+    assert p.read_text(encoding="utf-8") == "héllo\n"
+    write_bytes_atomic(p, b"\x00\x01")
+    assert p.read_bytes() == b"\x00\x01"
+    assert sorted(x.name for x in p.parent.iterdir()) == ["b.txt"]
+
+
+def test_write_json_roundtrip(tmp_path):
+    obj = {"x": [1, 2, 3], "y": {"z": "w"}}
+    p = write_json_atomic(tmp_path / "o.json", obj)
+    assert json.loads(p.read_text()) == obj
+    assert p.read_text().endswith("\n")
+
+
+def test_failure_keeps_old_file_and_leaves_no_temp(tmp_path):
+    p = tmp_path / "o.json"
+    write_json_atomic(p, {"old": 1})
+    with pytest.raises(TypeError):
+        write_json_atomic(p, {"bad": object()})
+    assert json.loads(p.read_text()) == {"old": 1}
+    assert [x.name for x in tmp_path.iterdir()] == ["o.json"]
+
+
+def test_failure_during_replace_removes_temp(tmp_path, monkeypatch):
+    import lgn_hw.atomic as atomic
+
+    p = write_text_atomic(tmp_path / "t.txt", "old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk on fire"):
+        write_text_atomic(p, "new")
+    assert p.read_text() == "old"
+    assert [x.name for x in tmp_path.iterdir()] == ["t.txt"]
