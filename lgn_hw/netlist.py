@@ -1,0 +1,427 @@
+"""The Netlist IR: the contract between training and hardware (docs/netlist.md).
+
+Owns the data model (:class:`Netlist`, :class:`Layer`, :class:`Head`), versioned JSON save/load,
+validation with precise one-line errors (:class:`NetlistError`) and the bit-packed evaluator
+(64 samples per ``uint64`` word, vectorised over the gates of a layer). The optimisation pass lives
+in :mod:`lgn_hw.optimize` and is reachable as :meth:`Netlist.optimize`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .gates import MAX_FAN_IN, classify_table
+
+FORMAT = "lgn-hw-netlist"
+VERSION = 1
+
+# Gate-chunk budget of the evaluator's widest temporary, in uint64 words.
+_EVAL_BUDGET_WORDS = 1 << 22
+
+
+class NetlistError(ValueError):
+    """A netlist that is malformed; the message names the offending field, layer and gate."""
+
+
+@dataclass
+class Layer:
+    """``G`` gates of one fan-in: ``inputs[g]`` are signal indices, ``tables[g]`` the truth table."""
+
+    fan_in: int
+    inputs: np.ndarray  # int64[G, fan_in]
+    tables: np.ndarray  # uint64[G]
+
+    def __post_init__(self):
+        self.fan_in = int(self.fan_in)
+        self.inputs = np.asarray(self.inputs, dtype=np.int64).reshape(-1, self.fan_in)
+        self.tables = np.asarray(self.tables, dtype=np.uint64).reshape(-1)
+
+    def __len__(self):
+        return len(self.tables)
+
+
+@dataclass
+class Head:
+    """GroupSum: ``count[c] = offsets[c] + sum(value(s) for s in groups[c])``; argmax, ties low."""
+
+    classes: int
+    groups: list
+    offsets: np.ndarray = None
+    tau: float = 1.0
+
+    def __post_init__(self):
+        self.classes = int(self.classes)
+        self.groups = [np.asarray(g, dtype=np.int64).reshape(-1) for g in self.groups]
+        if self.offsets is None:
+            self.offsets = np.zeros(self.classes, dtype=np.int64)
+        self.offsets = np.asarray(self.offsets, dtype=np.int64).reshape(-1)
+        self.tau = float(self.tau)
+
+    @property
+    def max_count(self) -> int:
+        return max(int(o) + len(g) for o, g in zip(self.offsets, self.groups))
+
+
+def _fail(path: str, msg: str):
+    raise NetlistError(f"{path}: {msg}")
+
+
+def _int(v, path):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        _fail(path, f"expected an integer, got {type(v).__name__} {v!r}"[:200])
+    return int(v)
+
+
+def _list(v, path, length=None):
+    if not isinstance(v, (list, tuple)):
+        _fail(path, f"expected a list, got {type(v).__name__}")
+    if length is not None and len(v) != length:
+        _fail(path, f"expected {length} entries, got {len(v)}")
+    return v
+
+
+def _table_from_hex(s, n, path) -> int:
+    width = max(1, (1 << n) // 4)
+    if not isinstance(s, str):
+        _fail(path, f"expected a hex string, got {type(s).__name__}")
+    if len(s) != width:
+        _fail(path, f"table {s!r} must have exactly {width} hex digit(s) for fan-in {n}")
+    try:
+        value = int(s, 16)
+    except ValueError:
+        _fail(path, f"table {s!r} is not hexadecimal")
+    if s.lower() != s or s.startswith(("0x", "-", "+")):
+        _fail(path, f"table {s!r} must be lower-case hex without prefix")
+    if value >> (1 << n):
+        _fail(path, f"table {s!r} has bits beyond the {1 << n} entries of fan-in {n}")
+    return value
+
+
+def _table_to_hex(t, n) -> str:
+    width = max(1, (1 << n) // 4)
+    return format(int(t), f"0{width}x")
+
+
+class Netlist:
+    """A discretized logic gate network (see docs/netlist.md for every field)."""
+
+    def __init__(self, n_inputs, layers, head, encoding=None, meta=None, *, validate=True):
+        self.n_inputs = int(n_inputs)
+        self.layers = list(layers)
+        self.head = head
+        if isinstance(encoding, dict):
+            from .encoding import Encoding
+
+            try:
+                encoding = Encoding.from_dict(encoding)
+            except (ValueError, TypeError, KeyError) as e:
+                raise NetlistError(f"encoding: {e}") from None
+        self.encoding = encoding
+        self.meta = dict(meta or {})
+        if validate:
+            self.validate()
+
+    # ---------------------------------------------------------------- structure
+    @property
+    def layer_offsets(self) -> list:
+        """First signal index of each layer (and, last, the total number of signals)."""
+        offs = [self.n_inputs]
+        for layer in self.layers:
+            offs.append(offs[-1] + len(layer))
+        return offs
+
+    @property
+    def n_signals(self) -> int:
+        return self.layer_offsets[-1]
+
+    @property
+    def n_gates(self) -> int:
+        return sum(len(layer) for layer in self.layers)
+
+    @property
+    def n_classes(self) -> int:
+        return self.head.classes
+
+    def signal_layer(self) -> np.ndarray:
+        """int64[n_signals]: -1 for input bits, else the index of the layer that computes it."""
+        lay = np.full(self.n_signals, -1, dtype=np.int64)
+        offs = self.layer_offsets
+        for i in range(len(self.layers)):
+            lay[offs[i]:offs[i + 1]] = i
+        return lay
+
+    def gate_kinds(self) -> dict:
+        """How many gates of each kind (const0/const1/pass/not/AND/.../other) the netlist holds."""
+        kinds: dict = {}
+        for layer in self.layers:
+            for t in layer.tables:
+                k = classify_table(t, layer.fan_in)
+                k = "pass" if k.startswith("pass") else "not" if k.startswith("not") else k
+                kinds[k] = kinds.get(k, 0) + 1
+        return dict(sorted(kinds.items()))
+
+    # ---------------------------------------------------------------- validation
+    def validate(self) -> "Netlist":
+        """Check every invariant of docs/netlist.md; raise :class:`NetlistError` naming the field."""
+        if self.n_inputs < 1:
+            _fail("n_inputs", f"must be >= 1, got {self.n_inputs}")
+        first = self.n_inputs
+        for li, layer in enumerate(self.layers):
+            p = f"layers[{li}]"
+            if not 1 <= layer.fan_in <= MAX_FAN_IN:
+                _fail(f"{p}.fan_in", f"must be in 1..{MAX_FAN_IN}, got {layer.fan_in}")
+            if layer.inputs.shape != (len(layer.tables), layer.fan_in):
+                _fail(f"{p}.inputs", f"shape {layer.inputs.shape} does not match "
+                      f"{len(layer.tables)} gates of fan-in {layer.fan_in}")
+            bad = np.argwhere((layer.inputs < 0) | (layer.inputs >= first))
+            if len(bad):
+                g, k = bad[0]
+                _fail(f"{p}.inputs[{g}][{k}]", f"index {layer.inputs[g, k]} out of range "
+                      f"(layer {li} may read signals 0..{first - 1})")
+            over = np.flatnonzero(layer.tables >> np.uint64(1 << layer.fan_in)) \
+                if layer.fan_in < 6 else np.array([], dtype=np.int64)
+            if len(over):
+                _fail(f"{p}.tables[{over[0]}]", f"table has bits beyond the {1 << layer.fan_in} "
+                      f"entries of fan-in {layer.fan_in}")
+            first += len(layer)
+        h = self.head
+        if h.classes < 1:
+            _fail("head.classes", f"must be >= 1, got {h.classes}")
+        if len(h.groups) != h.classes:
+            _fail("head.groups", f"expected {h.classes} groups (one per class), got {len(h.groups)}")
+        for c, g in enumerate(h.groups):
+            bad = np.flatnonzero((g < 0) | (g >= first))
+            if len(bad):
+                _fail(f"head.groups[{c}][{bad[0]}]", f"index {g[bad[0]]} out of range "
+                      f"(signals are 0..{first - 1})")
+        if h.offsets.shape != (h.classes,):
+            _fail("head.offsets", f"expected {h.classes} entries, got {h.offsets.size}")
+        if (h.offsets < 0).any():
+            _fail("head.offsets", "offsets must be non-negative")
+        if not (h.tau > 0 and np.isfinite(h.tau)):
+            _fail("head.tau", f"must be a positive number, got {h.tau}")
+        if self.encoding is not None and self.encoding.n_bits != self.n_inputs:
+            _fail("encoding", f"encodes {self.encoding.n_bits} bits but n_inputs is {self.n_inputs}")
+        return self
+
+    # ---------------------------------------------------------------- (de)serialisation
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "n_inputs": self.n_inputs,
+            "encoding": None if self.encoding is None else self.encoding.to_dict(),
+            "layers": [
+                {"fan_in": layer.fan_in, "inputs": layer.inputs.tolist(),
+                 "tables": [_table_to_hex(t, layer.fan_in) for t in layer.tables]}
+                for layer in self.layers
+            ],
+            "head": {"classes": self.head.classes,
+                     "groups": [g.tolist() for g in self.head.groups],
+                     "offsets": self.head.offsets.tolist(), "tau": self.head.tau},
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_dict(cls, d) -> "Netlist":
+        if not isinstance(d, dict):
+            _fail("netlist", f"expected a JSON object, got {type(d).__name__}")
+        if d.get("format") != FORMAT:
+            _fail("format", f"expected {FORMAT!r}, got {d.get('format')!r}")
+        version = d.get("version")
+        if version != VERSION:
+            _fail("version", f"unsupported version {version!r} (this lgn-hw reads version {VERSION})")
+        for key in ("n_inputs", "layers", "head"):
+            if key not in d:
+                _fail(key, "missing")
+        n_inputs = _int(d["n_inputs"], "n_inputs")
+        layers = []
+        for li, ld in enumerate(_list(d["layers"], "layers")):
+            p = f"layers[{li}]"
+            if not isinstance(ld, dict):
+                _fail(p, "expected an object")
+            for key in ("fan_in", "inputs", "tables"):
+                if key not in ld:
+                    _fail(f"{p}.{key}", "missing")
+            n = _int(ld["fan_in"], f"{p}.fan_in")
+            if not 1 <= n <= MAX_FAN_IN:
+                _fail(f"{p}.fan_in", f"must be in 1..{MAX_FAN_IN}, got {n}")
+            rows = _list(ld["inputs"], f"{p}.inputs")
+            tabs = _list(ld["tables"], f"{p}.tables", len(rows))
+            inputs = np.empty((len(rows), n), dtype=np.int64)
+            for g, row in enumerate(rows):
+                _list(row, f"{p}.inputs[{g}]", n)
+                for k, v in enumerate(row):
+                    inputs[g, k] = _int(v, f"{p}.inputs[{g}][{k}]")
+            tables = np.array([_table_from_hex(s, n, f"{p}.tables[{g}]") for g, s in enumerate(tabs)],
+                              dtype=np.uint64)
+            layers.append(Layer(n, inputs, tables))
+        hd = d["head"]
+        if not isinstance(hd, dict):
+            _fail("head", "expected an object")
+        for key in ("classes", "groups"):
+            if key not in hd:
+                _fail(f"head.{key}", "missing")
+        classes = _int(hd["classes"], "head.classes")
+        groups = []
+        for c, g in enumerate(_list(hd["groups"], "head.groups")):
+            _list(g, f"head.groups[{c}]")
+            groups.append(np.array([_int(v, f"head.groups[{c}][{i}]") for i, v in enumerate(g)],
+                                   dtype=np.int64))
+        offsets = hd.get("offsets", [0] * classes)
+        offsets = [_int(v, f"head.offsets[{i}]") for i, v in enumerate(_list(offsets, "head.offsets"))]
+        tau = hd.get("tau", 1.0)
+        if isinstance(tau, bool) or not isinstance(tau, (int, float)):
+            _fail("head.tau", f"expected a number, got {type(tau).__name__}")
+        meta = d.get("meta") or {}
+        if not isinstance(meta, dict):
+            _fail("meta", "expected an object")
+        enc = d.get("encoding")
+        if enc is not None and not isinstance(enc, dict):
+            _fail("encoding", "expected an object or null")
+        if len(offsets) != classes:
+            _fail("head.offsets", f"expected {classes} entries, got {len(offsets)}")
+        return cls(n_inputs, layers, Head(classes, groups, offsets, tau), enc, meta)
+
+    def save(self, path) -> Path:
+        """Write the netlist as JSON, atomically (temp file + rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), separators=(",", ":")) + "\n")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path) -> "Netlist":
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise NetlistError(f"{path}: no such netlist file") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise NetlistError(f"{path}: cannot read ({e})") from None
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise NetlistError(f"{path}: not valid JSON (truncated or corrupt?): {e}") from None
+        try:
+            return cls.from_dict(d)
+        except NetlistError as e:
+            raise NetlistError(f"{path}: {e}") from None
+
+    # ---------------------------------------------------------------- evaluation
+    def evaluate(self, bits):
+        """Evaluate on ``bits[N, n_inputs]`` (0/1). Returns ``(counts int64[N, C], pred int64[N])``."""
+        bits = np.asarray(bits)
+        if bits.ndim != 2 or bits.shape[1] != self.n_inputs:
+            raise NetlistError(f"evaluate: expected bits of shape (N, {self.n_inputs}), "
+                               f"got {bits.shape}")
+        n = bits.shape[0]
+        words = pack_samples(bits)
+        values = np.empty((self.n_signals, words.shape[1]), dtype=np.uint64)
+        values[: self.n_inputs] = words
+        offs = self.layer_offsets
+        for li, layer in enumerate(self.layers):
+            values[offs[li]:offs[li + 1]] = eval_layer_packed(layer, values)
+        counts = np.zeros((n, self.head.classes), dtype=np.int64)
+        for c, group in enumerate(self.head.groups):
+            counts[:, c] = count_packed(values, group, n) + self.head.offsets[c]
+        return counts, np.argmax(counts, axis=1) if n else np.zeros(0, dtype=np.int64)
+
+    def evaluate_raw(self, x):
+        """Encode raw features with :attr:`encoding`, then :meth:`evaluate`."""
+        if self.encoding is None:
+            raise NetlistError("evaluate_raw: this netlist has no encoding (its inputs are bits)")
+        return self.evaluate(self.encoding.encode(x))
+
+    def optimize(self):
+        """Return ``(optimised Netlist, stats dict)``; see :mod:`lgn_hw.optimize`."""
+        from .optimize import optimize
+
+        return optimize(self)
+
+    def __repr__(self):
+        widths = "x".join(f"{len(layer)}/{layer.fan_in}" for layer in self.layers) or "none"
+        return (f"Netlist(n_inputs={self.n_inputs}, layers={widths}, "
+                f"classes={self.head.classes})")
+
+
+def pack_samples(bits) -> np.ndarray:
+    """uint64[n_bits, ceil(N/64)]: sample ``i`` is bit ``i % 64`` of word ``i // 64``."""
+    bits = np.asarray(bits).astype(bool)
+    n, m = bits.shape
+    n_words = (n + 63) // 64
+    padded = np.zeros((m, n_words * 64), dtype=bool)
+    padded[:, :n] = bits.T
+    return np.packbits(padded, axis=1, bitorder="little").view("<u8").astype(np.uint64, copy=False)
+
+
+def eval_layer_packed(layer: Layer, values: np.ndarray) -> np.ndarray:
+    """Outputs uint64[G, W] of one layer from the packed signal values (a mux tree per gate,
+    folding input 0 first: 2**n - 1 word-wide multiplexers)."""
+    n = layer.fan_in
+    g_total, w = len(layer), values.shape[1]
+    out = np.empty((g_total, w), dtype=np.uint64)
+    chunk = max(1, _EVAL_BUDGET_WORDS // max(1, (1 << max(0, n - 1)) * w))
+    bitpos = np.arange(1 << n, dtype=np.uint64)
+    for s in range(0, g_total, chunk):
+        e = min(g_total, s + chunk)
+        # table bits as all-ones / all-zeros words: [g, 2**n, 1]
+        c = (np.uint64(0) - ((layer.tables[s:e, None] >> bitpos) & np.uint64(1)))[:, :, None]
+        for k in range(n):
+            x = values[layer.inputs[s:e, k]][:, None, :]  # [g, 1, W]
+            lo, hi = c[:, 0::2], c[:, 1::2]
+            c = lo ^ ((lo ^ hi) & x)
+        out[s:e] = np.broadcast_to(c[:, 0], (e - s, w))
+    return out
+
+
+def count_packed(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """int64[n]: per-sample number of ones among ``values[group]`` (with multiplicity)."""
+    total = np.zeros(values.shape[1] * 64, dtype=np.int64)
+    step = max(1, (1 << 24) // max(1, values.shape[1] * 64))
+    for s in range(0, len(group), step):
+        rows = values[group[s:s + step]]
+        total += np.unpackbits(rows.view(np.uint8), axis=1, bitorder="little").sum(
+            axis=0, dtype=np.int64)
+    return total[:n]
+
+
+def random_netlist(rng, n_inputs, widths, fan_ins, classes, *, special=0.2, skip=False,
+                   tau=1.0, offsets=False) -> Netlist:
+    """A random valid netlist for tests: ``widths[l]`` gates of fan-in ``fan_ins[l]`` per layer
+    (an int applies to all), the last layer split into ``classes`` equal groups. A fraction
+    ``special`` of gates is constant, pass-through or negation (to exercise the optimiser);
+    ``skip`` lets gates read any earlier signal; ``offsets`` adds random class offsets."""
+    from .gates import passthrough_table, table_mask
+
+    rng = np.random.default_rng(rng)
+    widths = list(widths)
+    if isinstance(fan_ins, int):
+        fan_ins = [fan_ins] * len(widths)
+    layers, first, prev = [], n_inputs, (0, n_inputs)
+    for w, n in zip(widths, fan_ins):
+        lo, hi = (0, first) if skip else prev
+        inputs = rng.integers(lo, hi, size=(w, n))
+        mask = int(table_mask(n))
+        tables = rng.integers(0, mask, size=w, dtype=np.uint64, endpoint=True)
+        for g in np.flatnonzero(rng.random(w) < special):
+            kind = rng.integers(4)
+            k = int(rng.integers(n))
+            pt = int(passthrough_table(n, k))
+            tables[g] = [0, mask, pt, ~pt & mask][kind]
+        layers.append(Layer(n, inputs, tables))
+        prev = (first, first + w)
+        first += w
+    last = widths[-1] if widths else n_inputs
+    if last % classes:
+        raise ValueError(f"last width {last} is not divisible by {classes} classes")
+    gs = last // classes
+    groups = [np.arange(prev[0] + c * gs, prev[0] + (c + 1) * gs) for c in range(classes)]
+    offs = rng.integers(0, 3, size=classes) if offsets else None
+    return Netlist(n_inputs, layers, Head(classes, groups, offs, tau))
