@@ -272,12 +272,17 @@ class Netlist:
             _list(g, f"head.groups[{c}]")
             groups.append(np.array([_int(v, f"head.groups[{c}][{i}]") for i, v in enumerate(g)],
                                    dtype=np.int64))
+        if classes < 1:
+            _fail("head.classes", f"must be >= 1, got {classes}")
+        if len(groups) != classes:
+            _fail("head.groups", f"expected {classes} groups (one per class), got {len(groups)}")
         offsets = hd.get("offsets", [0] * classes)
         offsets = [_int(v, f"head.offsets[{i}]") for i, v in enumerate(_list(offsets, "head.offsets"))]
         tau = hd.get("tau", 1.0)
         if isinstance(tau, bool) or not isinstance(tau, (int, float)):
             _fail("head.tau", f"expected a number, got {type(tau).__name__}")
-        meta = d.get("meta") or {}
+        meta = d.get("meta")
+        meta = {} if meta is None else meta
         if not isinstance(meta, dict):
             _fail("meta", "expected an object")
         enc = d.get("encoding")

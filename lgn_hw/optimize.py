@@ -106,6 +106,7 @@ def optimize(net: Netlist):
     new_gate: dict = {}  # old signal -> (layer, table, inputs as old kept signals)
     seen: dict = {}  # (fan_in, inputs, table) -> old signal
     canon: dict = {}  # old gate signal -> (layer, canonical table, inputs): computes it exactly
+    reason: dict = {}  # old gate signal -> why it was bypassed (passthrough/negation/duplicate)
     stats = {"gates_in": net.n_gates, "layers_in": len(net.layers), "constant": 0,
              "passthrough": 0, "negation": 0, "duplicate": 0, "dead": 0}
     for li, layer in enumerate(net.layers):
@@ -142,13 +143,13 @@ def optimize(net: Netlist):
             elif n_used == 1:
                 neg = (t & 1) == 1  # f(0) = 1 means NOT
                 res.append(("sig", ins[0], neg))
-                stats["negation" if neg else "passthrough"] += 1
+                reason[s] = "negation" if neg else "passthrough"
             elif (n, ins, t) in seen:
                 res.append(("sig", seen[(n, ins, t)], False))
-                stats["duplicate"] += 1
+                reason[s] = "duplicate"
             elif (n, ins, full ^ t) in seen:
                 res.append(("sig", seen[(n, ins, full ^ t)], True))
-                stats["duplicate"] += 1
+                reason[s] = "duplicate"
             else:
                 seen[(n, ins, t)] = s
                 new_gate[s] = (li, t, ins)
@@ -167,7 +168,9 @@ def optimize(net: Netlist):
             else:
                 # the head cannot count a negation: keep gate s itself (in canonical form, it
                 # computes s exactly; for a bypassed NOT this is a one-input NOT gate)
-                new_gate[s] = canon[s]
+                if s not in new_gate:
+                    new_gate[s] = canon[s]
+                    del reason[s]
                 members.append(s)
         groups.append(members)
     # liveness, backwards from the head
@@ -193,6 +196,8 @@ def optimize(net: Netlist):
         layers.append(Layer(n, inputs.reshape(-1, n), tables))
     head = Head(net.head.classes, [[new_index[m] for m in g] for g in groups], offsets,
                 net.head.tau)
+    for why in reason.values():
+        stats[why] += 1
     stats["dead"] = kept_before - sum(1 for s in new_gate if s in live)
     stats["gates_out"] = sum(len(layer) for layer in layers)
     stats["layers_out"] = len(layers)
