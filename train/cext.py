@@ -1,0 +1,178 @@
+"""The fused CPU kernel (train/csrc/multilinear.c): building, caching, loading, autograd.
+
+The C source is compiled on first use with the machine's C compiler (``$CC``, else ``cc``/``gcc``)
+into a per-user cache (``$LGN_HW_CACHE`` or ``~/.cache/lgn-hw``), keyed by a hash of the source, the
+flags, the compiler and the CPU, and loaded with ctypes (which releases the GIL during calls).
+Compiling takes about a second; no torch headers are involved. If there is no working compiler,
+``available()`` is False and the layers use the pure-torch path instead (one warning).
+Set ``LGN_HW_NO_CEXT=1`` to force the pure-torch path.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+
+import torch
+
+_SOURCE = Path(__file__).with_name("csrc") / "multilinear.c"
+_FLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fopenmp", "-shared", "-fPIC", "-std=c11"]
+_lock = threading.Lock()
+_lib = None
+_failed: str | None = None
+
+
+def _compiler() -> str | None:
+    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def _cpu_tag() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return line
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("LGN_HW_CACHE") or os.path.join(Path.home(), ".cache", "lgn-hw")
+    return Path(root)
+
+
+def _build(cc: str) -> Path:
+    src = _SOURCE.read_bytes()
+    try:
+        version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
+    except OSError:
+        version = cc
+    key = hashlib.sha256(b"\0".join([src, " ".join(_FLAGS).encode(), version.encode(),
+                                     _cpu_tag().encode()])).hexdigest()[:16]
+    out = cache_dir() / f"lgn_multilinear_{key}.so"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
+    os.close(fd)
+    try:
+        proc = subprocess.run([cc, *_FLAGS, str(_SOURCE), "-o", tmp, "-lm"],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"compiling {_SOURCE.name} failed: {proc.stderr.strip()[-500:]}")
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    p, i64, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
+    for suf in ("f32", "f64"):
+        f = getattr(lib, f"lgn_forward_{suf}")
+        f.argtypes = [p, i64, p, p, i64, i32, p, i32]
+        f.restype = None
+        b = getattr(lib, f"lgn_backward_{suf}")
+        b.argtypes = [p, i64, p, p, i64, i32, p, p, p, i32]
+        b.restype = None
+
+
+def load():
+    """The loaded library, building it if needed; None if it cannot be built."""
+    global _lib, _failed
+    if _lib is not None or _failed is not None:
+        return _lib
+    with _lock:
+        if _lib is not None or _failed is not None:
+            return _lib
+        if os.environ.get("LGN_HW_NO_CEXT", "") not in ("", "0"):
+            _failed = "disabled by LGN_HW_NO_CEXT"
+            return None
+        cc = _compiler()
+        try:
+            if cc is None:
+                raise RuntimeError("no C compiler found (set $CC)")
+            lib = ctypes.CDLL(str(_build(cc)))
+            if lib.lgn_abi_version() != 1:
+                raise RuntimeError("stale kernel library")
+            _declare(lib)
+            _lib = lib
+        except (OSError, RuntimeError) as exc:
+            _failed = str(exc)
+            warnings.warn(f"lgn-hw: fused CPU kernel unavailable ({_failed}); "
+                          "training uses the slower pure-torch path", RuntimeWarning, stacklevel=3)
+    return _lib
+
+
+def available() -> bool:
+    return load() is not None
+
+
+def _suffix(dtype: torch.dtype) -> str:
+    if dtype == torch.float32:
+        return "f32"
+    if dtype == torch.float64:
+        return "f64"
+    raise TypeError(f"fused CPU kernel supports float32/float64, not {dtype}")
+
+
+def _threads() -> int:
+    return max(1, torch.get_num_threads())
+
+
+def forward(x: torch.Tensor, idx: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """y[G, B] from x[in_dim, B], idx int32[G, n], coef[G, 2**n] (no autograd)."""
+    lib = load()
+    G, n = idx.shape
+    B = x.shape[1]
+    y = torch.empty(G, B, dtype=x.dtype)
+    getattr(lib, f"lgn_forward_{_suffix(x.dtype)}")(
+        x.data_ptr(), B, idx.data_ptr(), coef.data_ptr(), G, n, y.data_ptr(), _threads())
+    return y
+
+
+def backward(x, idx, coef, dy, need_dx: bool):
+    lib = load()
+    G, n = idx.shape
+    B = x.shape[1]
+    nt = min(_threads(), max(1, (B + 15) // 16))
+    dx = torch.zeros_like(x) if need_dx else None
+    part = torch.empty(nt, G, 1 << n, dtype=x.dtype)
+    getattr(lib, f"lgn_backward_{_suffix(x.dtype)}")(
+        x.data_ptr(), B, idx.data_ptr(), coef.data_ptr(), G, n, dy.data_ptr(),
+        dx.data_ptr() if dx is not None else None, part.data_ptr(), nt)
+    dcoef = part[0] if nt == 1 else part.sum(0)
+    return dx, dcoef
+
+
+class MultilinearFn(torch.autograd.Function):
+    """Autograd wrapper: y = multilinear(coef, x[idx]) in the feature-major layout."""
+
+    @staticmethod
+    def forward(ctx, x, idx, coef):
+        x = x.contiguous()
+        coef = coef.contiguous()
+        ctx.save_for_backward(x, idx, coef)
+        return forward(x, idx, coef)
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, idx, coef = ctx.saved_tensors
+        dx, dcoef = backward(x, idx, coef, dy.contiguous(), ctx.needs_input_grad[0])
+        return dx, None, dcoef if ctx.needs_input_grad[2] else None
+
+
+def multilinear(x: torch.Tensor, idx: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """Fused multilinear layer on CPU tensors; idx must be contiguous int32."""
+    return MultilinearFn.apply(x, idx, coef)

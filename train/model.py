@@ -1,0 +1,87 @@
+"""LogicNet: a stack of logic layers followed by GroupSum, built from a resolved config.
+
+``forward(bits[B, n_inputs]) -> logits[B, C]`` transposes once into the feature-major layout the
+layers use. In eval mode every gate is hard, and ``logits * tau`` are the integer class counts
+that the discretized Netlist computes.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .layers import GroupSum, IWPLayer, OriginalLayer, _check_fan_in
+
+PARAMS = ("iwp", "original")
+
+
+class LogicNet(nn.Module):
+    def __init__(self, n_inputs: int, widths, fan_ins, classes: int, *, param: str = "iwp",
+                 estimator: str = "sin", init: str = "residual", tau: float = 1.0, seed: int = 0):
+        super().__init__()
+        widths = [int(w) for w in widths]
+        fan_ins = [int(f) for f in fan_ins]
+        if not widths:
+            raise ValueError("a LogicNet needs at least one layer")
+        if len(fan_ins) != len(widths):
+            raise ValueError(f"{len(widths)} layer widths but {len(fan_ins)} fan-ins")
+        if param not in PARAMS:
+            raise ValueError(f"unknown parametrisation {param!r} (expected iwp or original)")
+        for f in fan_ins:
+            _check_fan_in(f)
+        if param == "original" and any(f != 2 for f in fan_ins):
+            raise ValueError("the original parametrisation has fan-in 2 (use --param iwp for others)")
+        self.n_inputs, self.param = int(n_inputs), param
+        self.head = GroupSum(classes, tau)
+        self.head.check_width(widths[-1])
+        layers, in_dim = [], self.n_inputs
+        for i, (w, f) in enumerate(zip(widths, fan_ins)):
+            layer_seed = [int(seed), i]  # connections and init: independent per layer, reproducible
+            if param == "iwp":
+                layers.append(IWPLayer(in_dim, w, f, estimator=estimator, init=init, seed=layer_seed))
+            else:
+                layers.append(OriginalLayer(in_dim, w, 2, init=init, seed=layer_seed))
+            in_dim = w
+        self.layers = nn.ModuleList(layers)
+
+    @property
+    def classes(self) -> int:
+        return self.head.classes
+
+    @property
+    def tau(self) -> float:
+        return self.head.tau
+
+    @property
+    def widths(self) -> list:
+        return [layer.out_dim for layer in self.layers]
+
+    @property
+    def n_gates(self) -> int:
+        return sum(self.widths)
+
+    def activations(self, bits: torch.Tensor) -> torch.Tensor:
+        """Last-layer outputs y[W, B] (feature-major) for input bits[B, n_inputs]."""
+        if bits.dim() != 2 or bits.shape[1] != self.n_inputs:
+            raise ValueError(f"expected input bits of shape (B, {self.n_inputs}), got {tuple(bits.shape)}")
+        dtype = next(self.parameters()).dtype
+        x = bits.t().to(dtype).contiguous()
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def forward(self, bits: torch.Tensor) -> torch.Tensor:
+        return self.head(self.activations(bits))
+
+    @torch.no_grad()
+    def counts(self, bits: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+        """int64[N, C] hard class counts (eval mode), in batches; restores the training flag."""
+        was = self.training
+        self.eval()
+        try:
+            out = []
+            for s in range(0, bits.shape[0], batch_size):
+                y = self.activations(bits[s:s + batch_size])
+                out.append(y.reshape(self.classes, -1, y.shape[1]).sum(1).t().round().long())
+            return torch.cat(out) if out else torch.zeros(0, self.classes, dtype=torch.long)
+        finally:
+            self.train(was)
