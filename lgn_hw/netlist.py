@@ -119,7 +119,8 @@ class Netlist:
             try:
                 encoding = Encoding.from_dict(encoding)
             except (ValueError, TypeError, KeyError) as e:
-                raise NetlistError(f"encoding: {e}") from None
+                msg = str(e)
+                raise NetlistError(msg if msg.startswith("encoding") else f"encoding: {msg}") from None
         self.encoding = encoding
         self.meta = dict(meta or {})
         if validate:
@@ -294,12 +295,9 @@ class Netlist:
 
     def save(self, path) -> Path:
         """Write the netlist as JSON, atomically (temp file + rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), separators=(",", ":")) + "\n")
-        tmp.replace(path)
-        return path
+        from .atomic import write_text_atomic
+
+        return write_text_atomic(path, json.dumps(self.to_dict(), separators=(",", ":")) + "\n")
 
     @classmethod
     def load(cls, path) -> "Netlist":

@@ -172,3 +172,25 @@ def test_gate_kinds_and_structure():
     net = Netlist(2, [Layer(2, [[0, 1], [0, 1], [1, 0]], [0x8, 0xA, 0xF])], Head(1, [[2, 3, 4]]))
     assert net.gate_kinds() == {"AND": 1, "const1": 1, "pass": 1}
     assert net.layer_offsets == [2, 5] and net.n_signals == 5 and net.n_gates == 3
+
+
+def test_encoding_roundtrip_and_evaluate_raw(tmp_path):
+    from lgn_hw.encoding import thermometer_raw
+
+    enc = thermometer_raw(3, [4, 8, 12], range=(0, 16))
+    net = random_netlist(5, enc.n_bits, [6, 4], [3, 2], 2)
+    net = Netlist(net.n_inputs, net.layers, net.head, enc)
+    x = np.random.default_rng(1).integers(0, 17, size=(100, 3))
+    bits = (x[:, :, None] >= np.array([4, 8, 12])).reshape(100, 9)  # feature-major, x >= t
+    assert (net.evaluate_raw(x)[0] == brute_counts(net, bits)).all()
+    back = Netlist.load(net.save(tmp_path / "n.json"))
+    assert back.encoding == enc
+    d = net.to_dict()
+    d["encoding"]["features"][1]["thresholds"] = [8, 4, 12]
+    with pytest.raises(NetlistError, match=r"^encoding.features\[1\].thresholds"):
+        Netlist.from_dict(d)
+    d = net.to_dict()
+    d["n_inputs"] = 10
+    with pytest.raises(NetlistError, match="encoding: encodes 9 bits but n_inputs is 10|"
+                                           r"layers\[1\]"):
+        Netlist.from_dict(d)
