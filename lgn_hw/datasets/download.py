@@ -109,5 +109,5 @@ def find_file(root: Path, dataset: str, rel: str, alternatives: tuple[str, ...] 
         return fetch(url, root / rel, md5, covers)
     looked = ", ".join(str(p) for p in candidates)
     raise DatasetError(f"{dataset}: missing file {rel} (looked in {looked}); "
-                       f"download it with --download (download=True) or set {DATA_ENV} / --data-root "
-                       f"to a folder that holds it")
+                       f"fetch it with --download (load(..., download=True)) or point {DATA_ENV} / "
+                       f"--data-root at a folder that holds it")

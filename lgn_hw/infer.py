@@ -1,0 +1,137 @@
+"""``lgn-hw infer``: accuracy and throughput of a netlist's bit-packed software evaluator.
+
+Loads a Netlist (default ``lgn-out/netlist.json``) and a dataset split, encodes the raw features
+with the netlist's own encoding, evaluates in batches (``Netlist.evaluate``, 64 samples per word)
+and prints the accuracy and the evaluator's throughput; encoding time is reported separately.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import numpy as np
+
+from lgn_hw import DATA_ENV, DEFAULT_NETLIST
+
+__all__ = ["InferResult", "run_infer", "load_netlist", "dataset_from_meta", "infer_command"]
+
+
+@dataclass
+class InferResult:
+    n_samples: int
+    correct: int
+    encode_s: float
+    evaluate_s: float
+    pred: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.n_samples if self.n_samples else float("nan")
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.n_samples / self.evaluate_s if self.evaluate_s > 0 else float("inf")
+
+
+def load_netlist(path: str | Path | None):
+    """Load a Netlist, turning every failure into a one-line ``click.ClickException``."""
+    from lgn_hw.netlist import Netlist, NetlistError
+
+    given = path is not None
+    path = Path(path if given else DEFAULT_NETLIST)
+    if not path.exists():
+        if given:
+            raise click.ClickException(f"no netlist at {path}")
+        raise click.ClickException(f"no netlist at {path}: run `python -m train` first or pass a path")
+    try:
+        return Netlist.load(path)
+    except NetlistError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def dataset_from_meta(meta) -> str | None:
+    """The dataset name a netlist's ``meta`` records (``meta["dataset"]`` as a name, or an object
+    with a ``name``), else None."""
+    if not isinstance(meta, dict):
+        return None
+    ds = meta.get("dataset")
+    if isinstance(ds, dict):
+        ds = ds.get("name")
+    return ds if isinstance(ds, str) and ds else None
+
+
+def run_infer(netlist, x: np.ndarray, y: np.ndarray, batch: int = 16384, progress: bool = False) -> InferResult:
+    """Encode ``x`` with the netlist's encoding, evaluate in batches, compare with ``y``."""
+    if netlist.encoding is None:
+        raise click.ClickException("the netlist has no encoding (its inputs are bits): infer needs one to "
+                                   "encode raw dataset features")
+    if x.shape[1] != netlist.encoding.n_features:
+        raise click.ClickException(f"the netlist's encoding expects {netlist.encoding.n_features} features, "
+                                   f"the dataset has {x.shape[1]}")
+    batch = max(64, (int(batch) // 64) * 64)
+    t0 = time.perf_counter()
+    bits = netlist.encoding.encode(x)
+    encode_s = time.perf_counter() - t0
+    from tqdm import tqdm
+
+    preds, counts = [], []
+    evaluate_s = 0.0
+    with tqdm(total=len(x), unit="sample", desc="evaluate", disable=not progress or len(x) <= batch, leave=False) as bar:
+        for s in range(0, len(x), batch):
+            t0 = time.perf_counter()
+            c, p = netlist.evaluate(bits[s:s + batch])
+            evaluate_s += time.perf_counter() - t0
+            preds.append(p)
+            counts.append(c)
+            bar.update(len(p))
+    pred = np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
+    cnt = np.concatenate(counts) if counts else np.zeros((0, netlist.n_classes), dtype=np.int64)
+    return InferResult(len(x), int(np.sum(pred == y)), encode_s, evaluate_s, pred, cnt)
+
+
+@click.command("infer")
+@click.argument("netlist", required=False, type=click.Path(dir_okay=False))
+@click.option("--dataset", "dataset", default=None,
+              help="Dataset name (default: the one recorded in the netlist's meta).")
+@click.option("--data-root", type=click.Path(file_okay=False), default=None,
+              help=f"Folder holding the datasets (default: ${DATA_ENV}, else ~/.cache/lgn-hw/datasets).")
+@click.option("--download", is_flag=True, help="Fetch missing dataset files from upstream (MD5-checked).")
+@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N samples.")
+@click.option("--batch", type=click.IntRange(min=64), default=16384, show_default=True,
+              help="Samples per evaluator call (rounded down to a multiple of 64).")
+def infer_command(netlist, dataset, data_root, download, split, limit, batch):
+    """Accuracy and throughput of NETLIST (default lgn-out/netlist.json) on a dataset split."""
+    from lgn_hw.datasets import DatasetError, list_datasets, load
+
+    net = load_netlist(netlist)
+    name = dataset or dataset_from_meta(net.meta)
+    if name is None:
+        raise click.UsageError("--dataset is required: the netlist's meta records no dataset "
+                               f"(known: {', '.join(list_datasets())})")
+    try:
+        ds = load(name, data_root, download=download)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from None
+    if ds.n_classes != net.n_classes:
+        raise click.ClickException(f"the netlist has {net.n_classes} classes, dataset {ds.name} has {ds.n_classes}")
+    x, y = (ds.x_test, ds.y_test) if split == "test" else (ds.x_train, ds.y_train)
+    if limit is not None:
+        x, y = x[:limit], y[:limit]
+    res = run_infer(net, x, y, batch=batch, progress=True)
+    n_in = net.n_inputs
+    click.echo(f"netlist: {netlist or DEFAULT_NETLIST} ({len(net.layers)} layers, {net.n_gates} gates, "
+               f"{n_in} input bits, {net.n_classes} classes)")
+    click.echo(f"dataset: {ds.name} {split}, {res.n_samples} samples")
+    click.echo(f"accuracy: {res.accuracy:.4f} ({res.correct}/{res.n_samples})")
+    click.echo(f"evaluate: {res.samples_per_s:,.0f} samples/s ({_secs(res.evaluate_s)}, bit-packed numpy, "
+               f"batches of {max(64, batch // 64 * 64)})")
+    click.echo(f"encode: {_secs(res.encode_s)} ({n_in} bits/sample, not included above)")
+
+
+def _secs(s: float) -> str:
+    return f"{s:.3f} s" if s >= 1 else f"{s * 1e3:.2f} ms"
