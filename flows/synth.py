@@ -1,0 +1,146 @@
+"""Yosys synthesis per FPGA family: a deterministic plan (script + sources), then its execution.
+
+Families and commands: iCE40 ``synth_ice40``, ECP5 ``synth_ecp5``, Xilinx 7-series
+``synth_xilinx -family xc7`` (LUT6; synthesis only), and a technology-independent k-LUT mapping
+``synth -lut k``. Two modes:
+
+* **flat** (``keep_hierarchy=False``): the design is flattened and optimised across module
+  boundaries, exactly as a real build does. Its totals are the design's true cost.
+* **hierarchical** (``keep_hierarchy=True``): every Amaranth submodule stays a Yosys module
+  (``-noflatten`` for iCE40/ECP5, the default for ``synth_xilinx``, no ``-flatten`` for ``synth``),
+  so cells can be attributed to stages (encoder, layers, popcounts, argmax, I/O). Logic cannot be
+  optimised across stage boundaries, so the hierarchical total is an upper bound on the flat one;
+  reports show both.
+
+For 7-series, ``-noiopad`` leaves I/O buffers out (as iCE40/ECP5 synthesis does; their place &
+route adds them), so figures compare across families.
+
+After synthesis the script writes ``stat.json`` (``stat -json``), prints the human ``stat`` table
+into the log, and writes the mapped netlist as ``synth.json`` (for nextpnr) and ``synth.v`` (for
+post-synthesis simulation).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .devices import Device
+from .plan import Plan
+from .stat import StatError, design_resources, load_stat, parse_text_stat, stage_counts
+
+__all__ = ["synth_command", "synth_script", "plan_synth", "SynthResult", "synthesize",
+           "read_result"]
+
+LOG = "synth.log"
+
+
+def synth_command(device: Device, top: str, keep_hierarchy: bool) -> str:
+    fam = device.family
+    if fam == "ice40":
+        return f"synth_ice40 -top {top}" + (" -noflatten" if keep_hierarchy else "")
+    if fam == "ecp5":
+        return f"synth_ecp5 -top {top}" + (" -noflatten" if keep_hierarchy else "")
+    if fam == "xc7":
+        return f"synth_xilinx -family xc7 -noiopad -top {top}" + ("" if keep_hierarchy else " -flatten")
+    if fam == "generic":
+        return f"synth -top {top} -lut {device.lut_k}" + ("" if keep_hierarchy else " -flatten")
+    raise ValueError(f"no synthesis command for family {fam!r}")
+
+
+def _read_command(source: str) -> str:
+    if source.endswith(".il"):
+        return f"read_rtlil {source}"
+    if source.endswith(".sv"):
+        return f"read_verilog -sv {source}"
+    return f"read_verilog {source}"
+
+
+def synth_script(device: Device, top: str, sources, *, keep_hierarchy: bool = False,
+                 write_netlists: bool = True) -> str:
+    lines = [f"# lgn-hw synthesis for {device.name} ({'hierarchical' if keep_hierarchy else 'flat'})"]
+    lines += [_read_command(s) for s in sources]
+    lines += [f"hierarchy -check -top {top}",
+              synth_command(device, top, keep_hierarchy),
+              "tee -q -o stat.json stat -json",
+              "stat"]
+    if write_netlists:
+        lines += ["write_json synth.json", "write_verilog -noattr synth.v"]
+    return "\n".join(lines) + "\n"
+
+
+def plan_synth(sources: dict[str, str | bytes], top: str, device: Device, *,
+               keep_hierarchy: bool = False, write_netlists: bool = True,
+               name: str = "synth") -> Plan:
+    """A plan with the sources, ``synth.ys`` and one Yosys step."""
+    plan = Plan(name)
+    for fname, text in sources.items():
+        plan.add_file(fname, text)
+    plan.add_file("synth.ys", synth_script(device, top, list(sources),
+                                           keep_hierarchy=keep_hierarchy,
+                                           write_netlists=write_netlists))
+    what = f"yosys {device.family} {'hierarchical' if keep_hierarchy else 'flat'}"
+    plan.add_step("yosys", ["synth.ys"], LOG, what)
+    return plan
+
+
+@dataclass
+class SynthResult:
+    device: Device
+    top: str
+    keep_hierarchy: bool
+    root: Path
+    resources: dict                  # totals: lut, carry, ff, bram, mux, io, other
+    cells: Counter                   # leaf cell type -> count (whole design)
+    stages: dict = field(default_factory=dict)   # stage -> resources (hierarchical only)
+    seconds: float = 0.0
+
+    @property
+    def netlist_json(self) -> Path:
+        return self.root / "synth.json"
+
+    @property
+    def netlist_verilog(self) -> Path:
+        return self.root / "synth.v"
+
+    def to_dict(self) -> dict:
+        return {"device": self.device.name, "family": self.device.family, "top": self.top,
+                "mode": "hierarchical" if self.keep_hierarchy else "flat",
+                "resources": self.resources, "cells": dict(sorted(self.cells.items())),
+                "stages": self.stages, "seconds": round(self.seconds, 3)}
+
+
+def read_result(root, device: Device, top: str, *, keep_hierarchy: bool,
+                core_path: str | None = None, log: str = LOG, stat: str = "stat.json",
+                seconds: float = 0.0) -> SynthResult:
+    """Read ``stat.json`` from a finished synthesis in ``root`` and cross-check it with the log."""
+    root = Path(root)
+    data = load_stat(root / stat)
+    resources, cells = design_resources(data, device.family, top)
+    log_path = root / log
+    if log_path.exists():
+        text_counts = parse_text_stat(log_path.read_text(errors="replace"))
+        leaf = Counter({t: n for t, n in text_counts.items() if t in cells or t not in
+                        _module_names(data)})
+        if +leaf != +cells:
+            raise StatError(f"{log_path}: the log's stat table ({dict(leaf)}) disagrees with "
+                            f"stat.json ({dict(cells)})")
+    stages = stage_counts(data, device.family, top, core_path) if keep_hierarchy else {}
+    return SynthResult(device, top, keep_hierarchy, root, resources, cells, stages, seconds)
+
+
+def _module_names(stat: dict) -> set:
+    return {m.lstrip("\\") for m in stat["modules"]}
+
+
+def synthesize(sources: dict[str, str | bytes], top: str, device: Device, root, *,
+               keep_hierarchy: bool = False, core_path: str | None = None,
+               write_netlists: bool = True, progress: bool = False,
+               timeout: float | None = None) -> SynthResult:
+    """Plan and run a synthesis in directory ``root``; returns its parsed statistics."""
+    plan = plan_synth(sources, top, device, keep_hierarchy=keep_hierarchy,
+                      write_netlists=write_netlists)
+    res = plan.execute(root, progress=progress, timeout=timeout)
+    return read_result(root, device, top, keep_hierarchy=keep_hierarchy, core_path=core_path,
+                       seconds=res.seconds[LOG])
