@@ -1,0 +1,155 @@
+"""The LGN core: a Netlist as one Amaranth component (see docs/hardware.md for the interface).
+
+``LGNCore(netlist, *, raw_inputs=False, pipeline_every=None, optimize=True, popcount=DEFAULT)``
+optimises the netlist (``.netlist``, ``.stats``), then instantiates one named submodule per stage so
+that Yosys keeps the hierarchy visible: ``encoder`` (raw inputs only), ``layer0`` .. ``layer<L-1>``,
+``groupsum`` (holding ``popcount0`` .. ``popcount<C-1>``) and ``argmax``.
+
+Ports: ``bits: In(n_inputs)`` or ``features: In(StructLayout f0..f<F-1>)``;
+``counts: Out(ArrayLayout(unsigned(count_width), C))``; ``cls: Out(index_width(C))``; when pipelined
+also ``valid_in: In(1)`` / ``valid_out: Out(1)`` (``sync`` domain, one sample per clock,
+``.latency`` cycles from input to output). Skip connections (a gate or a group reading a signal
+from before the previous layer) are delayed through shared registers so every operand of a stage
+belongs to the same sample.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.data import ArrayLayout
+from amaranth.lib.wiring import In, Out
+
+from .argmax import Argmax, index_width
+from .encoder import EncoderError, InputEncoder, feature_shape
+from .groupsum import GroupSum
+from .layer import LutLayer
+from .pipeline import Delays, block_latency, check_every, level_stage
+from .popcount import DEFAULT
+
+__all__ = ["LGNCore", "EncoderError"]
+
+
+class LGNCore(wiring.Component):
+    """Hardware computing ``Netlist.evaluate`` (counts and predicted class) for one sample."""
+
+    def __init__(self, netlist, *, raw_inputs: bool = False, pipeline_every=None,
+                 optimize: bool = True, popcount: str = DEFAULT):
+        self.source = netlist
+        if optimize:
+            net, stats = netlist.optimize()
+            stats = dict(stats, optimized=True)
+        else:
+            net = netlist
+            stats = {"optimized": False, "gates_in": net.n_gates, "gates_out": net.n_gates,
+                     "layers_in": len(net.layers), "layers_out": len(net.layers)}
+        self.netlist, self.stats = net, stats
+        self.raw_inputs = bool(raw_inputs)
+        self.pipeline_every = check_every(pipeline_every)
+        self.popcount = popcount
+        every = self.pipeline_every
+        offs = net.layer_offsets
+        self.layer_modules = [LutLayer(layer.fan_in, layer.inputs, layer.tables, offs[i])
+                              for i, layer in enumerate(net.layers)]
+        self.encoder = InputEncoder(net.encoding) if self.raw_inputs else None
+        if self.encoder is not None and self.encoder.n_bits != net.n_inputs:
+            raise EncoderError(f"the encoding makes {self.encoder.n_bits} bits but the netlist "
+                               f"has {net.n_inputs} inputs")
+        self.head_stage = block_latency(len(net.layers), every)
+        self.groupsum = GroupSum(net.head.groups, net.head.offsets, strategy=popcount, every=every)
+        self.argmax = Argmax(net.head.classes, self.groupsum.width, every=every)
+        self.latency = self.head_stage + self.groupsum.latency + self.argmax.latency
+        self.count_width = self.groupsum.width
+        self.classes = net.head.classes
+        members = {}
+        if self.raw_inputs:
+            members["features"] = In(self.encoder.layout)
+        else:
+            members["bits"] = In(net.n_inputs)
+        members["counts"] = Out(ArrayLayout(self.count_width, self.classes))
+        members["cls"] = Out(index_width(self.classes))
+        if every is not None:
+            members["valid_in"] = In(1)
+            members["valid_out"] = Out(1)
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        net = self.netlist
+        delays = Delays(m, "skip")
+        if self.raw_inputs:
+            m.submodules.encoder = self.encoder
+            m.d.comb += self.encoder.features.eq(self.features)
+            bits = self.encoder.bits
+        else:
+            bits = self.bits
+        wires, stage = [], []
+        for k in range(net.n_inputs):
+            w = Signal(name=f"x{k}")
+            m.d.comb += w.eq(bits[k])
+            wires.append(w)
+            stage.append(0)
+        for li, lm in enumerate(self.layer_modules):
+            m.submodules[f"layer{li}"] = lm
+            here = level_stage(li + 1, self.pipeline_every)
+            m.d.comb += lm.i.eq(Cat(*(delays.at(wires[s], stage[s], here) for s in lm.reads)))
+            for g in range(lm.n_gates):
+                w = Signal(name=f"g{lm.first + g}")
+                m.d.comb += w.eq(lm.o[g])
+                wires.append(w)
+                stage.append(here)
+        gs, am = self.groupsum, self.argmax
+        m.submodules.groupsum = gs
+        m.submodules.argmax = am
+        m.d.comb += gs.i.eq(Cat(*(delays.at(wires[s], stage[s], self.head_stage)
+                                  for s in gs.reads)))
+        m.d.comb += am.counts.eq(gs.counts)
+        m.d.comb += self.counts.eq(delays.at(gs.counts.as_value(), 0, am.latency))
+        m.d.comb += self.cls.eq(am.index)
+        if self.pipeline_every is not None:
+            m.d.comb += self.valid_out.eq(delays.shift(self.valid_in, self.latency, reset=True))
+        self.n_pipeline_registers = delays.n_registers
+        return m
+
+    def describe(self) -> dict:
+        """Ports, widths, latency and gate counts: the JSON sidecar's content."""
+        net = self.netlist
+        ports = []
+        if self.raw_inputs:
+            fields, offset = [], 0
+            for i, f in enumerate(self.encoder.feature_list):
+                shape = feature_shape(f)
+                fields.append({"field": f"f{i}", "name": f.name if hasattr(f, "name") else f["name"],
+                               "offset": offset, "width": shape.width, "signed": shape.signed})
+                offset += shape.width
+            ports.append({"name": "features", "dir": "in", "width": offset, "fields": fields})
+        else:
+            ports.append({"name": "bits", "dir": "in", "width": net.n_inputs})
+        ports.append({"name": "counts", "dir": "out", "width": self.count_width * self.classes,
+                      "count_width": self.count_width, "classes": self.classes,
+                      "layout": "class c at bits [c*count_width, (c+1)*count_width)"})
+        ports.append({"name": "cls", "dir": "out", "width": index_width(self.classes)})
+        if self.pipeline_every is not None:
+            ports = [{"name": "clk", "dir": "in", "width": 1},
+                     {"name": "rst", "dir": "in", "width": 1}] + ports
+            ports.append({"name": "valid_in", "dir": "in", "width": 1})
+            ports.append({"name": "valid_out", "dir": "out", "width": 1})
+        return {
+            "ports": ports,
+            "latency": self.latency,
+            "pipeline_every": self.pipeline_every,
+            "raw_inputs": self.raw_inputs,
+            "popcount": self.popcount,
+            "classes": self.classes,
+            "n_inputs": net.n_inputs,
+            "gates_before": int(self.source.n_gates),
+            "gates_after": int(net.n_gates),
+            "layers_before": len(self.source.layers),
+            "layers_after": len(net.layers),
+            "layer_widths": [len(layer) for layer in net.layers],
+            "layer_fan_ins": [layer.fan_in for layer in net.layers],
+            "group_sizes": [len(g) for g in net.head.groups],
+            "offsets": [int(o) for o in net.head.offsets],
+            "optimize": {k: (int(v) if isinstance(v, (int, bool)) and not isinstance(v, bool)
+                             else v) for k, v in self.stats.items()},
+        }
