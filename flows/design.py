@@ -1,0 +1,74 @@
+"""The design a flow synthesises: a Netlist turned into the core's Verilog, with its sidecar.
+
+``core_design(netlist, ...)`` emits the ``LGNCore`` through ``rtl.emit.verilog`` (the same text
+``lgn-hw rtl`` writes) and keeps the sidecar (ports, latency, surviving gates per layer), which the
+reports use for gates-in-vs-LUTs-out. ``load_netlist`` reads a netlist file with a one-line error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["CoreDesign", "core_design", "load_netlist", "DesignError"]
+
+
+class DesignError(Exception):
+    """The netlist or the design options are unusable (one-line message)."""
+
+
+@dataclass
+class CoreDesign:
+    netlist: object                  # lgn_hw.netlist.Netlist (the unoptimised contract)
+    top: str
+    verilog: str
+    sidecar: dict
+    options: dict = field(default_factory=dict)
+
+    @property
+    def sources(self) -> dict:
+        return {f"{self.top}.v": self.verilog}
+
+    @property
+    def latency(self) -> int:
+        return int(self.sidecar.get("latency", 0))
+
+    @property
+    def pipelined(self) -> bool:
+        return self.sidecar.get("pipeline_every") is not None
+
+    def summary(self) -> dict:
+        s = self.sidecar
+        return {"top": self.top, "n_inputs": s.get("n_inputs"), "classes": s.get("classes"),
+                "gates_before": s.get("gates_before"), "gates_after": s.get("gates_after"),
+                "layer_widths": s.get("layer_widths"), "layer_fan_ins": s.get("layer_fan_ins"),
+                "latency": s.get("latency"), "pipeline_every": s.get("pipeline_every"),
+                "raw_inputs": s.get("raw_inputs"), "popcount": s.get("popcount"),
+                "offsets": s.get("offsets")}
+
+
+def load_netlist(path):
+    from lgn_hw.netlist import Netlist, NetlistError
+    p = Path(path)
+    if not p.exists():
+        raise DesignError(f"netlist {p} not found (train one with `python -m train`, or pass a "
+                          f"path)")
+    try:
+        return Netlist.load(p)
+    except NetlistError as e:
+        raise DesignError(f"{p}: {e}") from None
+
+
+def core_design(netlist, *, top: str = "lgn_core", raw_inputs: bool = False,
+                pipeline_every=None, popcount: str | None = None) -> CoreDesign:
+    from rtl.emit import verilog
+    kwargs = {"raw_inputs": raw_inputs, "pipeline_every": pipeline_every}
+    if popcount is not None:
+        kwargs["popcount"] = popcount
+    if raw_inputs and netlist.encoding is None:
+        raise DesignError("--raw-inputs needs a netlist with an encoding")
+    try:
+        text, side = verilog(netlist, name=top, **kwargs)
+    except ValueError as e:
+        raise DesignError(str(e)) from None
+    return CoreDesign(netlist, top, text, side, kwargs)
