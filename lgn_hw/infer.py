@@ -93,7 +93,7 @@ def run_infer(netlist, x: np.ndarray, y: np.ndarray, batch: int = 16384, progres
     return InferResult(len(x), int(np.sum(pred == y)), encode_s, evaluate_s, pred, cnt)
 
 
-@click.command("infer")
+@click.command("infer", short_help="Accuracy and throughput of a netlist on a dataset.")
 @click.argument("netlist", required=False, type=click.Path(dir_okay=False))
 @click.option("--dataset", "dataset", default=None,
               help="Dataset name (default: the one recorded in the netlist's meta).")
