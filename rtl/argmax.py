@@ -55,10 +55,10 @@ class Argmax(Elaboratable):
                 ia = delays.at(ia, level_stage(la, self.every), stage)
                 cb = delays.at(cb, level_stage(lb, self.every), stage)
                 ib = delays.at(ib, level_stage(lb, self.every), stage)
-                hi = Signal(name=f"gt{level}_{j // 2}")
+                hi = cb > ca  # inline: a named wire would cost a simulator delta cycle
                 cnt = Signal(self.width, name=f"c{level}_{j // 2}")
                 idx = Signal(len(self.index), name=f"i{level}_{j // 2}")
-                m.d.comb += [hi.eq(cb > ca), cnt.eq(Mux(hi, cb, ca)), idx.eq(Mux(hi, ib, ia))]
+                m.d.comb += [cnt.eq(Mux(hi, cb, ca)), idx.eq(Mux(hi, ib, ia))]
                 nxt.append((cnt, idx, level))
             if len(nodes) % 2:
                 nxt.append(nodes[-1])

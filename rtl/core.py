@@ -15,7 +15,7 @@ belongs to the same sample.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Value
 from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
@@ -83,21 +83,17 @@ class LGNCore(wiring.Component):
             bits = self.encoder.bits
         else:
             bits = self.bits
-        wires, stage = [], []
-        for k in range(net.n_inputs):
-            w = Signal(name=f"x{k}")
-            m.d.comb += w.eq(bits[k])
-            wires.append(w)
-            stage.append(0)
+        # one Value per global signal, created once (Delays shares registers by identity); slices
+        # rather than named wires: every extra signal costs a delta cycle in Amaranth's simulator
+        bits = Value.cast(bits)
+        wires = [bits[k] for k in range(net.n_inputs)]
+        stage = [0] * net.n_inputs
         for li, lm in enumerate(self.layer_modules):
             m.submodules[f"layer{li}"] = lm
             here = level_stage(li + 1, self.pipeline_every)
             m.d.comb += lm.i.eq(Cat(*(delays.at(wires[s], stage[s], here) for s in lm.reads)))
-            for g in range(lm.n_gates):
-                w = Signal(name=f"g{lm.first + g}")
-                m.d.comb += w.eq(lm.o[g])
-                wires.append(w)
-                stage.append(here)
+            wires.extend(lm.o[g] for g in range(lm.n_gates))
+            stage.extend([here] * lm.n_gates)
         gs, am = self.groupsum, self.argmax
         m.submodules.groupsum = gs
         m.submodules.argmax = am

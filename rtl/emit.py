@@ -68,8 +68,7 @@ def write_all(netlist, out_dir, name: str = "lgn_core", **core_kwargs) -> dict:
     core = _build(netlist, name, core_kwargs)
     out = Path(out_dir)
     v_text = _verilog.convert(core, name=name)
-    # a fresh core: Amaranth elaborates (and names) a design once per conversion
-    il_text = _rtlil.convert(LGNCore(netlist, **core_kwargs), name=name)
+    il_text = _rtlil.convert(core, name=name)
     side = sidecar(core, name)
     side["files"] = {"verilog": f"{name}.v", "rtlil": f"{name}.il"}
     paths = {"verilog": out / f"{name}.v", "rtlil": out / f"{name}.il", "sidecar": out / f"{name}.json"}

@@ -4,8 +4,8 @@ Each gate is its truth table indexed by its inputs (``Const(table).bit_select(Ca
 so Yosys maps a gate of fan-in k into one k-input LUT (or fewer, after packing). Inputs a gate's
 table does not depend on (the optimiser pads such gates by repeating an input) are dropped first.
 The module's input port ``i`` holds the distinct signals the layer reads, in increasing global
-index order (``.reads``); its output ``o`` holds the gates in order; gate wires are named
-``g<global signal index>`` so a synthesised netlist can be traced back to the Netlist.
+index order (``.reads``); its output ``o`` holds the gates in order (bit g of ``o`` is global signal
+``first + g``).
 """
 
 from __future__ import annotations
@@ -59,12 +59,11 @@ class LutLayer(Elaboratable):
         outs = []
         for g in range(self.n_gates):
             table, kept = reduce_table(int(self.tables[g]), self.fan_in)
-            wire = Signal(name=f"g{self.first + g}")
             if not kept:
-                m.d.comb += wire.eq(table & 1)
+                outs.append(Const(table & 1, 1))
             else:
                 sel = Cat(*(self.i[self._local[int(self.inputs[g, k])]] for k in kept))
-                m.d.comb += wire.eq(Const(table, 1 << len(kept)).bit_select(sel, 1))
-            outs.append(wire)
+                outs.append(Const(table, 1 << len(kept)).bit_select(sel, 1))
+        # one assignment, no per-gate wires: fewer signals make Amaranth's simulator faster
         m.d.comb += self.o.eq(Cat(*outs))
         return m

@@ -103,11 +103,7 @@ class Popcount(Elaboratable):
         m = Module()
         self._delays = Delays(m, "pc")
         self._count = 0
-        bits = []
-        for k in range(self.n):
-            b = Signal(name=f"b{k}")
-            m.d.comb += b.eq(self.i[k])
-            bits.append((b, 0))
+        bits = [(self.i[k], 0) for k in range(self.n)]
         if self.n == 0:
             m.d.comb += self.o.eq(self.offset)
             return m
@@ -115,10 +111,15 @@ class Popcount(Elaboratable):
         self._finish(m, value, made)
         return m
 
-    def _node(self, m, width, expr_fn, operands, level, prefix="s"):
+    def _node(self, m, width, expr_fn, operands, level, prefix="s", wire=True):
+        """``expr_fn`` of the operands at ``level``: a named wire, or (``wire=False``, for
+        nodes read once) the bare expression, which spares Amaranth's simulator a delta cycle."""
+        expr = expr_fn(*(self._get(op, level) for op in operands))
+        if not wire:
+            return expr[:width]
         sig = Signal(width, name=f"{prefix}{self._count}")
         self._count += 1
-        m.d.comb += sig.eq(expr_fn(*(self._get(op, level) for op in operands)))
+        m.d.comb += sig.eq(expr)
         return sig
 
     # -- strategies ------------------------------------------------------------------------
@@ -141,7 +142,8 @@ class Popcount(Elaboratable):
             a, b = self._tree(m, rest[:h]), self._tree(m, rest[h:])
             ops, top = [(a[0], a[1]), (b[0], b[1]), bits[0]], a[2] + b[2] + 1
         level = 1 + max(op[1] for op in ops)
-        sig = self._node(m, count_width(top), lambda *xs: reduce(add, xs), ops, level, "t")
+        sig = self._node(m, count_width(top), lambda *xs: reduce(add, xs), ops, level, "t",
+                         wire=False)
         return sig, level, top
 
     def _build_tree(self, m, bits):

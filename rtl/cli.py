@@ -1,0 +1,182 @@
+"""``lgn-hw rtl`` (emit Verilog/RTLIL + sidecar) and ``lgn-hw sim`` (bit-exact simulation check).
+
+``lgn-hw rtl [NETLIST] --out DIR`` writes ``DIR/<name>.v``, ``.il`` and ``.json``.
+``lgn-hw sim [NETLIST] [--dataset NAME | --random N]`` drives the core in Amaranth's simulator
+and/or Icarus Verilog with dataset samples (encoded by the netlist's encoding, or raw with
+``--raw-inputs``) or random vectors, compares counts and class with ``Netlist.evaluate``, prints
+``M/N samples match (simulator, R samples/s)`` per simulator and exits non-zero on any mismatch,
+listing the first mismatching samples. NETLIST defaults to ``lgn_hw.DEFAULT_NETLIST``.
+"""
+
+from __future__ import annotations
+
+import click
+import numpy as np
+
+from lgn_hw import DATA_ENV, DEFAULT_NETLIST
+
+from .popcount import DEFAULT as DEFAULT_POPCOUNT
+from .popcount import STRATEGIES
+
+__all__ = ["rtl_command", "sim_command"]
+
+_core_options = [
+    click.option("--raw-inputs", is_flag=True,
+                 help="Take raw integer features (hardware encoder) instead of encoded bits."),
+    click.option("--pipeline", "pipeline", type=click.IntRange(min=1), default=None,
+                 help="Register every K logic levels (and inside popcount/argmax); default: "
+                      "combinational."),
+    click.option("--popcount", type=click.Choice(STRATEGIES), default=DEFAULT_POPCOUNT,
+                 show_default=True, help="Popcount structure."),
+    click.option("--no-optimize", is_flag=True, help="Skip Netlist.optimize() before RTL."),
+]
+
+
+def _with_core_options(fn):
+    for opt in reversed(_core_options):
+        fn = opt(fn)
+    return fn
+
+
+def _load(netlist):
+    from lgn_hw.infer import load_netlist
+
+    return load_netlist(netlist)
+
+
+def _core_kwargs(raw_inputs, pipeline, popcount, no_optimize) -> dict:
+    return {"raw_inputs": raw_inputs, "pipeline_every": pipeline, "popcount": popcount,
+            "optimize": not no_optimize}
+
+
+def _build_core(net, kwargs):
+    from .core import LGNCore
+    from .encoder import EncoderError
+
+    try:
+        return LGNCore(net, **kwargs)
+    except (EncoderError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command("rtl")
+@click.argument("netlist", required=False, type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+              help="Output folder for <name>.v, <name>.il and <name>.json.")
+@click.option("--name", default="lgn_core", show_default=True, help="Top module name.")
+@_with_core_options
+def rtl_command(netlist, out, name, raw_inputs, pipeline, popcount, no_optimize):
+    """Generate Verilog and RTLIL for NETLIST (default lgn-out/netlist.json)."""
+    from .emit import check_name, write_all
+
+    try:
+        check_name(name)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    net = _load(netlist)
+    kwargs = _core_kwargs(raw_inputs, pipeline, popcount, no_optimize)
+    from .encoder import EncoderError
+
+    try:
+        paths = write_all(net, out, name, **kwargs)
+    except (EncoderError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    import json
+
+    side = json.loads(paths["sidecar"].read_text())
+    click.echo(f"netlist: {netlist or DEFAULT_NETLIST}: {side['gates_before']} gates -> "
+               f"{side['gates_after']} after optimisation, {side['layers_after']} layers, "
+               f"{side['classes']} classes")
+    click.echo(f"latency: {side['latency']} cycles"
+               + ("" if pipeline is None else f" (registers every {pipeline} levels)"))
+    for key in ("verilog", "rtlil", "sidecar"):
+        click.echo(f"wrote {paths[key]}")
+
+
+def _dataset_inputs(net, name, data_root, split, raw_inputs):
+    from lgn_hw.datasets import DatasetError, load
+
+    try:
+        ds = load(name, data_root)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from None
+    if net.encoding is None:
+        raise click.ClickException("the netlist has no encoding, so dataset features cannot be "
+                                   "fed to it: use --random N")
+    x = ds.x_test if split == "test" else ds.x_train
+    if x.shape[1] != net.encoding.n_features:
+        raise click.ClickException(f"the netlist's encoding expects {net.encoding.n_features} "
+                                   f"features, dataset {ds.name} has {x.shape[1]}")
+    if not raw_inputs:
+        return net.encoding.encode(x), f"{ds.name} {split}"
+    x = np.asarray(x)
+    if x.dtype.kind == "f":
+        if not np.all(np.equal(np.round(x), x)):
+            raise click.ClickException(f"dataset {ds.name} has non-integer features: the "
+                                       f"hardware encoder takes integers (drop --raw-inputs)")
+        x = x.astype(np.int64)
+    for f, feat in enumerate(net.encoding.features):
+        lo, hi = feat.range
+        if x.size and (x[:, f].min() < lo or x[:, f].max() > hi):
+            raise click.ClickException(f"feature {f} ({feat.name}) has values outside its "
+                                       f"encoding range [{lo}, {hi}]")
+    return x, f"{ds.name} {split}"
+
+
+@click.command("sim")
+@click.argument("netlist", required=False, type=click.Path(dir_okay=False))
+@click.option("--dataset", default=None,
+              help="Dataset to simulate (default: the netlist's meta dataset, if any).")
+@click.option("--random", "n_random", type=click.IntRange(min=1), default=None,
+              help="Simulate N random input vectors instead of a dataset.")
+@click.option("--data-root", type=click.Path(file_okay=False), default=None,
+              help=f"Folder holding the datasets (default: ${DATA_ENV}).")
+@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Use only the first N samples.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random.")
+@click.option("--simulator", type=click.Choice(["amaranth", "iverilog", "both"]), default="both",
+              show_default=True)
+@_with_core_options
+def sim_command(netlist, dataset, n_random, data_root, split, limit, seed, simulator, raw_inputs,
+                pipeline, popcount, no_optimize):
+    """Simulate the core of NETLIST and check it sample by sample against Netlist.evaluate."""
+    from lgn_hw.infer import dataset_from_meta
+
+    from .iverilog import IcarusMissing, simulate_iverilog
+    from .sim import simulate_amaranth
+    from .vectors import make_vectors, random_inputs
+
+    if dataset is not None and n_random is not None:
+        raise click.UsageError("give either --dataset or --random, not both")
+    net = _load(netlist)
+    core = _build_core(net, _core_kwargs(raw_inputs, pipeline, popcount, no_optimize))
+    if n_random is not None:
+        data, what = random_inputs(net, n_random, seed, raw_inputs=raw_inputs), "random vectors"
+    else:
+        name = dataset or dataset_from_meta(net.meta)
+        if name is None:
+            raise click.UsageError("give --dataset NAME or --random N (the netlist's meta "
+                                   "records no dataset)")
+        data, what = _dataset_inputs(net, name, data_root, split, raw_inputs)
+    if limit is not None:
+        data = data[:limit]
+    vec = make_vectors(net, data, raw_inputs=raw_inputs)
+    mode = "combinational" if pipeline is None else f"pipelined every {pipeline}, latency {core.latency}"
+    click.echo(f"core: {core.netlist.n_gates} gates in {len(core.netlist.layers)} layers, "
+               f"{core.classes} classes, {mode}; {len(vec)} samples ({what})")
+    failed = False
+    for sim in (["amaranth", "iverilog"] if simulator == "both" else [simulator]):
+        if sim == "amaranth":
+            res = simulate_amaranth(core, vec, progress=True)
+        else:
+            try:
+                res = simulate_iverilog(core, vec)
+            except IcarusMissing as exc:
+                raise click.ClickException(str(exc)) from None
+        click.echo(res.summary())
+        for line in res.details():
+            click.echo(line)
+        failed |= not res.ok
+    if failed:
+        raise click.ClickException("simulation does not match Netlist.evaluate")
