@@ -30,11 +30,23 @@ from .popcount import DEFAULT
 __all__ = ["LGNCore", "EncoderError"]
 
 
+def _quiet(elaboratable):
+    """Silence Amaranth's "created but never used" warning: a core is also built only to query
+    ``.latency`` / ``.describe()``."""
+    elaboratable._MustUse__silence = True
+    return elaboratable
+
+
 class LGNCore(wiring.Component):
     """Hardware computing ``Netlist.evaluate`` (counts and predicted class) for one sample."""
 
     def __init__(self, netlist, *, raw_inputs: bool = False, pipeline_every=None,
                  optimize: bool = True, popcount: str = DEFAULT):
+        _quiet(self)
+        self.pipeline_every = check_every(pipeline_every)
+        if raw_inputs and netlist.encoding is None:
+            raise EncoderError("this netlist has no encoding, so the core cannot take raw "
+                               "inputs (build it without --raw-inputs)")
         self.source = netlist
         if optimize:
             net, stats = netlist.optimize()
@@ -45,19 +57,21 @@ class LGNCore(wiring.Component):
                      "layers_in": len(net.layers), "layers_out": len(net.layers)}
         self.netlist, self.stats = net, stats
         self.raw_inputs = bool(raw_inputs)
-        self.pipeline_every = check_every(pipeline_every)
         self.popcount = popcount
         every = self.pipeline_every
         offs = net.layer_offsets
-        self.layer_modules = [LutLayer(layer.fan_in, layer.inputs, layer.tables, offs[i])
+        self.layer_modules = [_quiet(LutLayer(layer.fan_in, layer.inputs, layer.tables, offs[i]))
                               for i, layer in enumerate(net.layers)]
-        self.encoder = InputEncoder(net.encoding) if self.raw_inputs else None
+        self.encoder = _quiet(InputEncoder(net.encoding)) if self.raw_inputs else None
         if self.encoder is not None and self.encoder.n_bits != net.n_inputs:
             raise EncoderError(f"the encoding makes {self.encoder.n_bits} bits but the netlist "
                                f"has {net.n_inputs} inputs")
         self.head_stage = block_latency(len(net.layers), every)
-        self.groupsum = GroupSum(net.head.groups, net.head.offsets, strategy=popcount, every=every)
-        self.argmax = Argmax(net.head.classes, self.groupsum.width, every=every)
+        self.groupsum = _quiet(GroupSum(net.head.groups, net.head.offsets, strategy=popcount,
+                                        every=every))
+        for pc in self.groupsum.popcounts:
+            _quiet(pc)
+        self.argmax = _quiet(Argmax(net.head.classes, self.groupsum.width, every=every))
         self.latency = self.head_stage + self.groupsum.latency + self.argmax.latency
         self.count_width = self.groupsum.width
         self.classes = net.head.classes

@@ -22,7 +22,7 @@ from amaranth.back import verilog as _verilog
 
 from .vectors import SimResult, Vectors, unpack_counts
 
-__all__ = ["IcarusMissing", "find_icarus", "testbench", "simulate_iverilog"]
+__all__ = ["IcarusMissing", "find_icarus", "icarus_testbench", "simulate_iverilog"]
 
 _KEEP = 20  # mismatches printed by the testbench
 
@@ -43,7 +43,7 @@ def find_icarus() -> tuple[str, str]:
     return found[0], found[1]
 
 
-def testbench(core, n: int, top: str, input_width: int) -> str:
+def icarus_testbench(core, n: int, top: str, input_width: int) -> str:
     """Verilog source of the self-checking testbench for ``n`` samples."""
     cw = core.count_width * core.classes
     xw = len(core.cls)
@@ -122,7 +122,7 @@ def simulate_iverilog(core, vec: Vectors, *, top: str = "lgn_core", workdir=None
         if verilog_text is None:
             verilog_text = _verilog.convert(core, name=top)
         (work / f"{top}.v").write_text(verilog_text)
-        (work / "lgn_tb.v").write_text(testbench(core, n, top, vec.input_width))
+        (work / "lgn_tb.v").write_text(icarus_testbench(core, n, top, vec.input_width))
         (work / "inputs.hex").write_text(_hex_lines(vec.inputs, vec.input_width))
         packed = [sum(int(c) << (k * w) for k, c in enumerate(row)) for row in vec.counts]
         (work / "counts.hex").write_text(_hex_lines(packed, w * classes))
