@@ -6,11 +6,12 @@ Families and commands: iCE40 ``synth_ice40``, ECP5 ``synth_ecp5``, Xilinx 7-seri
 
 * **flat** (``keep_hierarchy=False``): the design is flattened and optimised across module
   boundaries, exactly as a real build does. Its totals are the design's true cost.
-* **hierarchical** (``keep_hierarchy=True``): every Amaranth submodule stays a Yosys module
-  (``-noflatten`` for iCE40/ECP5, the default for ``synth_xilinx``, no ``-flatten`` for ``synth``),
-  so cells can be attributed to stages (encoder, layers, popcounts, argmax, I/O). Logic cannot be
-  optimised across stage boundaries, so the hierarchical total is an upper bound on the flat one;
-  reports show both.
+* **hierarchical** (``keep_hierarchy=True``): the stage modules (the children of the core: encoder,
+  layer0.., groupsum, argmax; and the core itself inside a wrapper) get Yosys's
+  ``keep_hierarchy`` attribute and everything else is flattened into them, so every cell belongs
+  to one stage. Logic cannot be optimised across stage boundaries, so the hierarchical total is
+  normally a little above the flat one; reports show both. (Keeping *every* Amaranth module, with
+  ``-noflatten``, trips a Yosys 0.70 abc9 assertion on wiring-only modules such as ``groupsum``.)
 
 For 7-series, ``-noiopad`` leaves I/O buffers out (as iCE40/ECP5 synthesis does; their place &
 route adds them), so figures compare across families.
@@ -22,6 +23,7 @@ post-synthesis simulation).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,23 +32,45 @@ from .devices import Device
 from .plan import Plan
 from .stat import StatError, design_resources, load_stat, parse_text_stat, stage_counts
 
-__all__ = ["synth_command", "synth_script", "plan_synth", "SynthResult", "synthesize",
+__all__ = ["synth_command", "synth_script", "plan_synth", "module_names", "stage_modules", "SynthResult", "synthesize",
            "read_result"]
 
 LOG = "synth.log"
 
 
-def synth_command(device: Device, top: str, keep_hierarchy: bool) -> str:
+def synth_command(device: Device, top: str) -> str:
     fam = device.family
     if fam == "ice40":
-        return f"synth_ice40 -top {top}" + (" -noflatten" if keep_hierarchy else "")
+        return f"synth_ice40 -top {top}"
     if fam == "ecp5":
-        return f"synth_ecp5 -top {top}" + (" -noflatten" if keep_hierarchy else "")
+        return f"synth_ecp5 -top {top}"
     if fam == "xc7":
-        return f"synth_xilinx -family xc7 -noiopad -top {top}" + ("" if keep_hierarchy else " -flatten")
+        return f"synth_xilinx -family xc7 -noiopad -flatten -top {top}"
     if fam == "generic":
-        return f"synth -top {top} -lut {device.lut_k}" + ("" if keep_hierarchy else " -flatten")
+        return f"synth -top {top} -lut {device.lut_k} -flatten"
     raise ValueError(f"no synthesis command for family {fam!r}")
+
+
+_MODULE = re.compile(r"^\s*module\s+\\?([^\s(;]+)", re.M)
+
+
+def module_names(sources: dict) -> list[str]:
+    """Module names defined in Verilog / RTLIL sources (without RTLIL's leading backslash)."""
+    names = []
+    for text in sources.values():
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        names += _MODULE.findall(text)
+    return names
+
+
+def stage_modules(names, top: str, core_path: str | None = None) -> list[str]:
+    """The modules kept as stage boundaries: the core (if it is not the top) and its children."""
+    core = core_path or top
+    keep = [n for n in names if n.startswith(core + ".") and "." not in n[len(core) + 1:]]
+    if core != top and core in names:
+        keep.insert(0, core)
+    return keep
 
 
 def _read_command(source: str) -> str:
@@ -57,28 +81,32 @@ def _read_command(source: str) -> str:
     return f"read_verilog {source}"
 
 
-def synth_script(device: Device, top: str, sources, *, keep_hierarchy: bool = False,
+def synth_script(device: Device, top: str, sources, *, keep: list[str] = (),
                  write_netlists: bool = True) -> str:
-    lines = [f"# lgn-hw synthesis for {device.name} ({'hierarchical' if keep_hierarchy else 'flat'})"]
+    mode = "hierarchical" if keep else "flat"
+    lines = [f"# lgn-hw synthesis for {device.name} ({mode})"]
     lines += [_read_command(s) for s in sources]
-    lines += [f"hierarchy -check -top {top}",
-              synth_command(device, top, keep_hierarchy),
-              "tee -q -o stat.json stat -json",
-              "stat"]
+    lines.append(f"hierarchy -check -top {top}")
+    if keep:
+        lines.append("setattr -mod -set keep_hierarchy 1 " + " ".join(keep))
+        # Yosys 0.70's abc9 re-integration asserts on some wiring-only modules kept in the
+        # hierarchy; purging unused internal wires first avoids it.
+        lines += ["proc", "opt_clean -purge"]
+    lines += [synth_command(device, top), "tee -q -o stat.json stat -json", "stat"]
     if write_netlists:
         lines += ["write_json synth.json", "write_verilog -noattr synth.v"]
     return "\n".join(lines) + "\n"
 
 
 def plan_synth(sources: dict[str, str | bytes], top: str, device: Device, *,
-               keep_hierarchy: bool = False, write_netlists: bool = True,
-               name: str = "synth") -> Plan:
+               keep_hierarchy: bool = False, core_path: str | None = None,
+               write_netlists: bool = True, name: str = "synth") -> Plan:
     """A plan with the sources, ``synth.ys`` and one Yosys step."""
     plan = Plan(name)
     for fname, text in sources.items():
         plan.add_file(fname, text)
-    plan.add_file("synth.ys", synth_script(device, top, list(sources),
-                                           keep_hierarchy=keep_hierarchy,
+    keep = stage_modules(module_names(sources), top, core_path) if keep_hierarchy else []
+    plan.add_file("synth.ys", synth_script(device, top, list(sources), keep=keep,
                                            write_netlists=write_netlists))
     what = f"yosys {device.family} {'hierarchical' if keep_hierarchy else 'flat'}"
     plan.add_step("yosys", ["synth.ys"], LOG, what)
@@ -140,7 +168,7 @@ def synthesize(sources: dict[str, str | bytes], top: str, device: Device, root, 
                timeout: float | None = None) -> SynthResult:
     """Plan and run a synthesis in directory ``root``; returns its parsed statistics."""
     plan = plan_synth(sources, top, device, keep_hierarchy=keep_hierarchy,
-                      write_netlists=write_netlists)
+                      core_path=core_path, write_netlists=write_netlists)
     res = plan.execute(root, progress=progress, timeout=timeout)
     return read_result(root, device, top, keep_hierarchy=keep_hierarchy, core_path=core_path,
                        seconds=res.seconds[LOG])

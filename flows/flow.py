@@ -1,0 +1,49 @@
+"""Synthesis-only flows: a Netlist to a per-family resource report (``lgn-hw synth``).
+
+``synth_flow`` writes the core's RTL and sidecar into ``out``, synthesises it twice (``flat/``:
+the real totals; ``hier/``: per-stage figures with the hierarchy kept), checks the two stat
+outputs against the Yosys logs, and writes ``report.json``/``report.md``/``report.png`` and the
+resolved configuration (``config.json``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from lgn_hw.atomic import write_json_atomic, write_text_atomic
+
+from .devices import Device
+from .report import make_report, write_report
+from .synth import synthesize
+from .tools import tool_versions
+
+__all__ = ["synth_flow"]
+
+
+def synth_flow(design, device: Device, out, *, netlist_path: str | None = None,
+               hierarchy: bool = True, progress: bool = False, timeout: float | None = None,
+               config: dict | None = None) -> dict:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    write_text_atomic(out / f"{design.top}.v", design.verilog)
+    write_json_atomic(out / f"{design.top}.json", design.sidecar)
+    seconds = {}
+    flat = synthesize(design.sources, design.top, device, out / "flat", progress=progress,
+                      timeout=timeout)
+    seconds["synth_flat"] = round(flat.seconds, 3)
+    hier = None
+    if hierarchy:
+        hier = synthesize(design.sources, design.top, device, out / "hier", keep_hierarchy=True,
+                          write_netlists=False, progress=progress, timeout=timeout)
+        seconds["synth_hierarchical"] = round(hier.seconds, 3)
+    seconds["total"] = round(time.perf_counter() - t0, 3)
+    rep = make_report(design=design.summary(), device=device, flat=flat, hier=hier,
+                      tools=tool_versions(["yosys"]), seconds=seconds,
+                      netlist_path=netlist_path)
+    cfg = {"command": "synth", "target": device.name, "netlist": netlist_path,
+           "core": design.options, "hierarchy": hierarchy, **(config or {})}
+    write_json_atomic(out / "config.json", cfg)
+    write_report(rep, out)
+    return rep
