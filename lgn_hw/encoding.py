@@ -241,6 +241,9 @@ class Encoding:
         for start in range(0, N, _CHUNK_ROWS):
             xs = x[start:start + _CHUNK_ROWS]
             n = xs.shape[0]
+            if F <= t_max:  # few, wide features (tabular one-hot): one comparison per feature
+                self._encode_per_feature(xs, out[start:start + n], integer)
+                continue
             buf = np.zeros((n, F, t_max), dtype=np.bool_)
             for j, groups in enumerate(ranks):
                 for k, sel, c in groups:
@@ -255,6 +258,18 @@ class Encoding:
             flat = buf.reshape(n, F * t_max)
             out[start:start + n] = flat if valid is None else flat[:, valid]
         return out
+
+    def _encode_per_feature(self, xs: np.ndarray, out: np.ndarray, integer: bool) -> None:
+        for f, feat in enumerate(self.features):
+            col = xs[:, f:f + 1]
+            s = self.feature_bits(f)
+            if feat.kind == "thermometer":
+                t = feat.thresholds
+                out[:, s] = col >= (_int_consts(np.ceil(t)) if integer else t)
+            elif feat.kind == "onehot":
+                out[:, s] = col == feat.values
+            else:
+                out[:, s] = col != 0
 
 
 def _int_consts(c: np.ndarray) -> np.ndarray:

@@ -249,3 +249,26 @@ def test_feature_constructor_validates():
         Encoding([{"name": "x"}])
     with pytest.raises(ValueError, match=r"encoding\.features\[0\]\.kind"):
         Encoding([Feature("x", "gray", (0, 1))])
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_both_encode_strategies(wide, monkeypatch):
+    """Many narrow features use the per-rank comparisons, few wide ones the per-feature loop."""
+    monkeypatch.setattr(enc, "_CHUNK_ROWS", 16)
+    rng = np.random.default_rng(7)
+    feats = []
+    for i in range(3 if wide else 12):
+        k = 10 if wide else int(rng.integers(1, 3))
+        kind = ["thermometer", "onehot", "binary"][i % 3]
+        if kind == "thermometer":
+            feats.append(thermometer_feature(f"t{i}", np.sort(rng.choice(np.arange(-20, 20), k, replace=False)) + 0.5 * (i % 2), (-20, 20)))
+        elif kind == "onehot":
+            feats.append(onehot_feature(f"o{i}", rng.choice(np.arange(-20, 20), k, replace=False), (-20, 20)))
+        else:
+            feats.append(binary_feature(f"b{i}", (-20, 20)))
+    e = Encoding(feats)
+    t_max = max(f.n_bits for f in feats)
+    assert (e.n_features <= t_max) == wide
+    x = rng.integers(-22, 23, size=(100, e.n_features))
+    np.testing.assert_array_equal(e.encode(x), brute_encode(e, x))
+    np.testing.assert_array_equal(e.encode(x + 0.5), brute_encode(e, x + 0.5))
