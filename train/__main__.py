@@ -1,0 +1,86 @@
+"""``python -m train``: train a logic gate network and write everything later stages need.
+
+With no arguments it trains the built-in default (scikit-learn digits, thermometer-encoded, a
+model that fits an iCE40 UP5K) into ``lgn-out/``. Options override the chosen ``--preset``.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from lgn_hw import DEFAULT_OUT
+
+from .config import PRESETS, ConfigError, resolve
+
+
+def _preset_help() -> str:
+    return "; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items())
+
+
+@click.command(name="train", context_settings={"help_option_names": ["-h", "--help"],
+                                               "max_content_width": 100})
+@click.option("--preset", default="default", show_default=True,
+              help=f"Named configuration; other options override it. {_preset_help()}.")
+@click.option("--dataset", help="Dataset name (digits, mnist, fashion-mnist, adult, breast-cancer, "
+                                "monk1, monk2, monk3). Default: the preset's.")
+@click.option("--data-root", type=click.Path(file_okay=False),
+              help="Directory holding the dataset files (default: $LGN_HW_DATA, else ~/.cache/lgn-hw/datasets).")
+@click.option("--thresholds", type=int, help="Thermometer thresholds (encoded bits) per numeric feature.")
+@click.option("--encoding", type=click.Choice(["uniform", "quantile"]),
+              help="Thermometer thresholds: uniform over the feature range, or training-set quantiles.")
+@click.option("--fan-in", help="Inputs per gate, 1..6 (one value, or one per layer: '6,6,4').")
+@click.option("--param", type=click.Choice(["iwp", "original"]),
+              help="iwp: 2^n parameters per gate (input-wise); original: difflogic's 16-way softmax (fan-in 2).")
+@click.option("--estimator", type=click.Choice(["sin", "sigmoid"]),
+              help="IWP coefficient map: 0.5+0.5*sin(theta) or sigmoid(theta).")
+@click.option("--init", type=click.Choice(["residual", "gaussian"]),
+              help="residual: every gate starts as a pass-through (heavy-tail shift); gaussian: N(0,1).")
+@click.option("--layers", type=int, help="Number of logic layers (repeats a single --width).")
+@click.option("--width", help="Gates per layer: one value, or one per layer ('2000,2000,1000').")
+@click.option("--tau", type=float, help="GroupSum temperature (class score = group count / tau).")
+@click.option("--epochs", type=int, help="Passes over the training set.")
+@click.option("--steps", type=int, help="Total optimiser steps (overrides --epochs).")
+@click.option("--batch-size", type=int, help="Samples per step.")
+@click.option("--lr", type=float, help="Adam learning rate (no weight decay).")
+@click.option("--seed", type=int, help="Seed for connections, initialisation and batch order.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="auto: cuda if available.")
+@click.option("--out", type=click.Path(file_okay=False), default=DEFAULT_OUT, show_default=True,
+              help="Output directory (netlist.json, metrics.json, checkpoint.pt, config.json, curves.png); "
+                   "lgn-hw commands read its netlist.json by default.")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt (same settings; may raise --epochs).")
+@click.option("--grad-norms", is_flag=True, default=None, help="Log per-layer gradient norms per epoch.")
+@click.option("--threads", type=int, help="CPU threads (default: torch's default, all cores).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def main(preset, layers, out, resume, threads, quiet, **opts):
+    """Train a differentiable logic gate network and discretize it into a Netlist."""
+    import torch
+
+    from .data import DataError, load_encoded
+    from .loop import TrainingError, train
+
+    if threads is not None:
+        if threads < 1:
+            raise click.UsageError(f"--threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+    try:
+        cfg = resolve(preset, layers=layers, **opts)
+        data = load_encoded(cfg.dataset, cfg.data_root, cfg.thresholds, cfg.encoding)
+        click.echo(f"{data.name}: {len(data.y_train)} train / {len(data.y_test)} test samples, "
+                   f"{data.n_inputs} input bits, {data.n_classes} classes; layers "
+                   f"{'x'.join(map(str, cfg.width))} (fan-in {','.join(map(str, cfg.fan_in))}, "
+                   f"{cfg.param}), {torch.get_num_threads()} threads", err=True)
+        final = train(cfg, data, out, resume=resume, progress=not quiet)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    except (DataError, TrainingError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"discretized test accuracy: {100 * final['test_acc_discrete']:.2f}% "
+               f"(continuous {100 * final['test_acc_continuous']:.2f}%, gap "
+               f"{100 * final['discretization_gap']:+.2f} points), {final['gates']} gates, "
+               f"{final['samples_per_s']:.0f} samples/s, {final['train_time_s']:.1f} s training")
+    click.echo(f"wrote {out}/netlist.json, metrics.json, checkpoint.pt, config.json, curves.png")
+
+
+if __name__ == "__main__":
+    sys.exit(main(prog_name="python -m train"))

@@ -1,0 +1,165 @@
+"""Training configuration: the TrainConfig record, named presets, and resolution of CLI overrides.
+
+A preset is a set of defaults; options given on the command line override it. ``resolve`` checks
+every value and fails with one-line ``ConfigError`` messages (bad fan-in, widths, etc.) before
+anything is loaded or written.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from .functional import ESTIMATORS
+from .layers import INITS, MAX_FAN_IN
+from .model import PARAMS
+
+
+class ConfigError(ValueError):
+    """An invalid training configuration; the message is one line."""
+
+
+@dataclass
+class TrainConfig:
+    preset: str = "default"
+    dataset: str = "digits"
+    data_root: str | None = None
+    thresholds: int = 3
+    encoding: str = "uniform"
+    param: str = "iwp"
+    estimator: str = "sin"
+    init: str = "residual"
+    fan_in: list = field(default_factory=lambda: [4])
+    width: list = field(default_factory=lambda: [1000])
+    tau: float = 1.0
+    epochs: int = 10
+    steps: int | None = None
+    batch_size: int = 128
+    lr: float = 0.01
+    seed: int = 0
+    device: str = "auto"
+    grad_norms: bool = False
+
+    @property
+    def layers(self) -> int:
+        return len(self.width)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+#: name -> (one-line description, overrides of TrainConfig defaults)
+PRESETS: dict[str, tuple[str, dict]] = {
+    "default": ("scikit-learn digits, 3 layers of fan-in-4 IWP gates: fits an iCE40 UP5K, ~1 min on 2 cores",
+                dict(dataset="digits", thresholds=4, fan_in=[4], width=[800, 600, 300], tau=4.0,
+                     epochs=300, batch_size=64, lr=0.02)),
+    "mnist-up5k": ("MNIST sized for an iCE40 UP5K (5,280 LUT4 incl. popcounts and I/O)",
+                   dict(dataset="mnist", thresholds=1, fan_in=[4], width=[2000, 1000, 500], tau=8.0,
+                        epochs=20, batch_size=128, lr=0.01)),
+    "mnist-ecp5": ("MNIST sized for a mid-size ECP5-45F / Artix-7 35T part (fan-in 4)",
+                   dict(dataset="mnist", thresholds=2, fan_in=[4], width=[8000, 8000, 4000, 2000],
+                        tau=16.0, epochs=20, batch_size=128, lr=0.01)),
+    "mnist-difflogic": ("difflogic's MNIST model for comparison: 6 x 8000 fan-in-2 gates",
+                        dict(dataset="mnist", thresholds=1, fan_in=[2], width=[8000] * 6, tau=10.0,
+                             epochs=20, batch_size=128, lr=0.01)),
+    "mnist-fanin6": ("MNIST, 6 x 2000 fan-in-6 IWP gates (LUT6 parts)",
+                     dict(dataset="mnist", thresholds=2, fan_in=[6], width=[2000] * 6, tau=10.0,
+                          epochs=20, batch_size=128, lr=0.01)),
+    "adult": ("UCI Adult, quantile thermometer + one-hot, small fan-in-4 network",
+              dict(dataset="adult", thresholds=8, encoding="quantile", fan_in=[4], width=[512, 256],
+                   tau=8.0, epochs=10, batch_size=256, lr=0.01)),
+    "breast-cancer": ("UCI Breast Cancer (Ljubljana), small fan-in-4 network",
+                      dict(dataset="breast-cancer", thresholds=4, fan_in=[4], width=[128, 64],
+                           tau=4.0, epochs=100, batch_size=32, lr=0.01)),
+    "monk1": ("MONK-1", dict(dataset="monk1", fan_in=[4], width=[64, 32], tau=2.0, epochs=200,
+                             batch_size=16, lr=0.02)),
+    "monk2": ("MONK-2", dict(dataset="monk2", fan_in=[4], width=[128, 64], tau=2.0, epochs=200,
+                             batch_size=16, lr=0.02)),
+    "monk3": ("MONK-3", dict(dataset="monk3", fan_in=[4], width=[64, 32], tau=2.0, epochs=200,
+                             batch_size=16, lr=0.02)),
+}
+
+
+def parse_int_list(text, what: str) -> list:
+    """"2000,2000,1000" or 2000 or [..] -> list of positive ints (one-line error otherwise)."""
+    if isinstance(text, (list, tuple)):
+        items = list(text)
+    elif isinstance(text, int):
+        items = [text]
+    else:
+        items = [s.strip() for s in str(text).split(",") if s.strip()]
+    try:
+        out = [int(v) for v in items]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what}: expected an integer or a comma-separated list of integers, "
+                          f"got {text!r}") from None
+    if not out:
+        raise ConfigError(f"{what}: empty")
+    return out
+
+
+def resolve(preset: str = "default", layers: int | None = None, **overrides) -> TrainConfig:
+    """The preset's config with ``overrides`` (None values ignored) applied and checked."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; known presets: {', '.join(PRESETS)}")
+    cfg = TrainConfig(preset=preset, **PRESETS[preset][1])
+    for k, v in overrides.items():
+        if v is None:
+            continue
+        if not hasattr(cfg, k):
+            raise ConfigError(f"unknown option {k!r}")
+        setattr(cfg, k, v)
+    cfg.width = parse_int_list(cfg.width, "--width")
+    cfg.fan_in = parse_int_list(cfg.fan_in, "--fan-in")
+    if layers is not None:
+        if layers < 1:
+            raise ConfigError(f"--layers must be >= 1, got {layers}")
+        if len(cfg.width) == 1:
+            cfg.width = cfg.width * layers
+        elif len(cfg.width) != layers:
+            raise ConfigError(f"--layers {layers} but --width lists {len(cfg.width)} widths")
+    if len(cfg.fan_in) == 1:
+        cfg.fan_in = cfg.fan_in * len(cfg.width)
+    check(cfg)
+    return cfg
+
+
+def check(cfg: TrainConfig) -> None:
+    if len(cfg.fan_in) != len(cfg.width):
+        raise ConfigError(f"--fan-in lists {len(cfg.fan_in)} values for {len(cfg.width)} layers")
+    for f in cfg.fan_in:
+        if not 1 <= f <= MAX_FAN_IN:
+            raise ConfigError(f"--fan-in must be in 1..{MAX_FAN_IN}, got {f}")
+    for w in cfg.width:
+        if w < 1:
+            raise ConfigError(f"--width must be positive, got {w}")
+    if cfg.param not in PARAMS:
+        raise ConfigError(f"--param must be one of {', '.join(PARAMS)}, got {cfg.param!r}")
+    if cfg.param == "original" and any(f != 2 for f in cfg.fan_in):
+        raise ConfigError("--param original has fan-in 2 (got --fan-in "
+                          f"{','.join(map(str, cfg.fan_in))})")
+    if cfg.estimator not in ESTIMATORS:
+        raise ConfigError(f"--estimator must be one of {', '.join(ESTIMATORS)}, got {cfg.estimator!r}")
+    if cfg.init not in INITS:
+        raise ConfigError(f"--init must be one of {', '.join(INITS)}, got {cfg.init!r}")
+    if cfg.encoding not in ("uniform", "quantile"):
+        raise ConfigError(f"--encoding must be uniform or quantile, got {cfg.encoding!r}")
+    if cfg.thresholds < 1:
+        raise ConfigError(f"--thresholds must be >= 1, got {cfg.thresholds}")
+    if not (math.isfinite(cfg.tau) and cfg.tau > 0):
+        raise ConfigError(f"--tau must be a positive number, got {cfg.tau}")
+    if not (math.isfinite(cfg.lr) and cfg.lr > 0):
+        raise ConfigError(f"--lr must be a positive number, got {cfg.lr}")
+    if cfg.batch_size < 1:
+        raise ConfigError(f"--batch-size must be >= 1, got {cfg.batch_size}")
+    if cfg.epochs < 1:
+        raise ConfigError(f"--epochs must be >= 1, got {cfg.epochs}")
+    if cfg.steps is not None and cfg.steps < 1:
+        raise ConfigError(f"--steps must be >= 1, got {cfg.steps}")
+    if cfg.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"--device must be auto, cpu or cuda, got {cfg.device!r}")
