@@ -114,17 +114,15 @@ def forward(param: str, x, idx, params, n: int, estimator: str | None, hard: boo
     return y
 
 
-def backward(param: str, x, idx, params, gy, n: int, estimator: str | None, hard: bool,
-             slot, ptr, dtype=np.float32) -> tuple[np.ndarray, np.ndarray | None]:
-    """(gx[in_dim, B], gparams or None in hard mode) through the backward kernel's partial buffer
-    in reverse-index order (``slot``, ``ptr`` from reverse_index.build_reverse_index) and the
-    gather kernel. Outputs start NaN-filled, so an unwritten element shows."""
+def backward_partial(param: str, x, idx, params, gy, n: int, estimator: str | None, hard: bool,
+                     slot, dtype=np.float32) -> tuple[np.ndarray | None, np.ndarray]:
+    """What the backward kernel writes: (gparams or None in hard mode, partial[G * n, B] with the
+    contribution of pair (g, k) in row slot[g, k]). Outputs start NaN-filled."""
     x, params, gy = _arr(x, dtype), _arr(params, dtype), _arr(gy, dtype)
-    idx, slot, ptr = _arr(idx, np.int32), _arr(slot, np.int32), _arr(ptr, np.int32)
-    (in_dim, B), G = x.shape, idx.shape[0]
+    idx, slot = _arr(idx, np.int32), _arr(slot, np.int32)
+    B, G = x.shape[1], idx.shape[0]
     gparams = np.full(params.shape, np.nan, dtype=dtype)
     partial = np.full((G * n, B), np.nan, dtype=dtype)
-    gx = np.full((in_dim, B), np.nan, dtype=dtype)
     sfx, i = _suffix(dtype), ctypes.c_int
     if param == "iwp":
         _call(f"lgn_iwp_backward_{sfx}", i(n), i(kc.ESTIMATOR_CODES[estimator]), i(int(hard)),
@@ -133,8 +131,29 @@ def backward(param: str, x, idx, params, gy, n: int, estimator: str | None, hard
     else:
         _call(f"lgn_orig_backward_{sfx}", i(int(hard)), _ptr(x), _ptr(idx), _ptr(params), _ptr(gy),
               _ptr(gparams), _ptr(partial), _ptr(slot), i(G), i(B))
-    _call(f"lgn_gather_{sfx}", _ptr(partial), _ptr(ptr), _ptr(gx), i(in_dim), i(B))
-    return gx, (None if hard else gparams)
+    return (None if hard else gparams), partial
+
+
+def gather(partial, ptr, rows: int) -> np.ndarray:
+    """What the gather kernel writes: gx[i] = sum of partial rows ptr[i] .. ptr[i + 1] - 1."""
+    partial = np.ascontiguousarray(partial)
+    ptr = _arr(ptr, np.int32)
+    if ptr.shape != (rows + 1,):
+        raise HostShimError(f"ptr must have {rows + 1} entries, got {ptr.shape}")
+    gx = np.full((rows, partial.shape[1]), np.nan, dtype=partial.dtype)
+    i = ctypes.c_int
+    _call(f"lgn_gather_{_suffix(partial.dtype)}", _ptr(partial), _ptr(ptr), _ptr(gx), i(rows),
+          i(partial.shape[1]))
+    return gx
+
+
+def backward(param: str, x, idx, params, gy, n: int, estimator: str | None, hard: bool,
+             slot, ptr, dtype=np.float32) -> tuple[np.ndarray, np.ndarray | None]:
+    """(gx[in_dim, B], gparams or None in hard mode) through the backward kernel's partial buffer
+    in reverse-index order (``slot``, ``ptr`` from reverse_index.build_reverse_index) and the
+    gather kernel."""
+    gparams, partial = backward_partial(param, x, idx, params, gy, n, estimator, hard, slot, dtype)
+    return gather(partial, ptr, np.asarray(x).shape[0]), gparams
 
 
 def warp_reduce_scatter(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

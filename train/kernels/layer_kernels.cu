@@ -32,6 +32,7 @@ struct WarpShfl {
 // Parameter policy of IWP gates: theta[G, 2^N], coefficient p = rho(theta_p) (hard: rho > 0.5).
 template <int N, int EST, bool HARD>
 struct IwpParams {
+    static_assert(N >= 1 && N <= 6, "IWP kernels support fan-in 1..6");
     static constexpr int FAN_IN = N;
     static constexpr int PARAMS = 1 << N;
     __device__ static void coefficients(const float* __restrict__ w, float* s_c, int lane) {

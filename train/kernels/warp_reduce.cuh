@@ -16,7 +16,7 @@
 
 namespace lgn {
 
-constexpr int ilog2(int m) { return m <= 1 ? 0 : 1 + ilog2(m / 2); }
+LGN_HD constexpr int ilog2(int m) { return m <= 1 ? 0 : 1 + ilog2(m / 2); }
 
 template <int M>
 struct ReduceScatter {
