@@ -252,3 +252,16 @@ def test_download_gz_content_checksum(tmp_path, data_root):
         dl.fetch(src, tmp_path / "m.gz", md5, "file")  # the compressed bytes differ from upstream's
     with pytest.raises(DatasetError, match=r"^download of file:///nonexistent/x failed: "):
         dl.fetch("file:///nonexistent/x", tmp_path / "x", md5)
+
+
+def test_fashion_mnist_layout_and_classes(data_root, tmp_path):
+    """Fashion-MNIST has MNIST's file format under fashion-mnist/ (MNIST's files stand in here)."""
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    for name in MNIST_FILES:
+        shutil.copy(data_root / "mnist" / f"{name}.gz", folder / f"{name}.gz")
+    ds = load("fashion_mnist", tmp_path)
+    assert ds.name == "fashion-mnist" and ds.x_train.shape == (60000, 784) and len(ds.y_test) == 10000
+    assert ds.class_names[0] == "T-shirt/top" and ds.class_names[9] == "Ankle boot"
+    with pytest.raises(DatasetError, match=r"^mnist: missing file mnist/"):
+        load("mnist", tmp_path)
