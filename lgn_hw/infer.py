@@ -64,8 +64,11 @@ def dataset_from_meta(meta) -> str | None:
     return ds if isinstance(ds, str) and ds else None
 
 
-def run_infer(netlist, x: np.ndarray, y: np.ndarray, batch: int = 16384, progress: bool = False) -> InferResult:
-    """Encode ``x`` with the netlist's encoding, evaluate in batches, compare with ``y``."""
+def run_infer(netlist, x: np.ndarray, y: np.ndarray, batch: int = 16384, progress: bool = False,
+              repeat: int = 1) -> InferResult:
+    """Encode ``x`` with the netlist's encoding, evaluate in batches, compare with ``y``.
+
+    With ``repeat > 1`` the evaluation runs that many times and ``evaluate_s`` is the median."""
     if netlist.encoding is None:
         raise click.ClickException("the netlist has no encoding (its inputs are bits): infer needs one to "
                                    "encode raw dataset features")
@@ -78,16 +81,21 @@ def run_infer(netlist, x: np.ndarray, y: np.ndarray, batch: int = 16384, progres
     encode_s = time.perf_counter() - t0
     from tqdm import tqdm
 
-    preds, counts = [], []
-    evaluate_s = 0.0
-    with tqdm(total=len(x), unit="sample", desc="evaluate", disable=not progress or len(x) <= batch, leave=False) as bar:
-        for s in range(0, len(x), batch):
-            t0 = time.perf_counter()
-            c, p = netlist.evaluate(bits[s:s + batch])
-            evaluate_s += time.perf_counter() - t0
-            preds.append(p)
-            counts.append(c)
-            bar.update(len(p))
+    times = []
+    with tqdm(total=len(x) * repeat, unit="sample", desc="evaluate",
+              disable=not progress or len(x) * repeat <= batch, leave=False) as bar:
+        for _ in range(max(1, repeat)):
+            preds, counts = [], []
+            elapsed = 0.0
+            for s in range(0, len(x), batch):
+                t0 = time.perf_counter()
+                c, p = netlist.evaluate(bits[s:s + batch])
+                elapsed += time.perf_counter() - t0
+                preds.append(p)
+                counts.append(c)
+                bar.update(len(p))
+            times.append(elapsed)
+    evaluate_s = float(np.median(times))
     pred = np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
     cnt = np.concatenate(counts) if counts else np.zeros((0, netlist.n_classes), dtype=np.int64)
     return InferResult(len(x), int(np.sum(pred == y)), encode_s, evaluate_s, pred, cnt)
@@ -104,7 +112,9 @@ def run_infer(netlist, x: np.ndarray, y: np.ndarray, batch: int = 16384, progres
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N samples.")
 @click.option("--batch", type=click.IntRange(min=64), default=16384, show_default=True,
               help="Samples per evaluator call (rounded down to a multiple of 64).")
-def infer_command(netlist, dataset, data_root, download, split, limit, batch):
+@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Evaluate this many times and report the median time.")
+def infer_command(netlist, dataset, data_root, download, split, limit, batch, repeat):
     """Accuracy and throughput of NETLIST (default lgn-out/netlist.json) on a dataset split."""
     from lgn_hw.datasets import DatasetError, list_datasets, load
 
@@ -122,14 +132,15 @@ def infer_command(netlist, dataset, data_root, download, split, limit, batch):
     x, y = (ds.x_test, ds.y_test) if split == "test" else (ds.x_train, ds.y_train)
     if limit is not None:
         x, y = x[:limit], y[:limit]
-    res = run_infer(net, x, y, batch=batch, progress=True)
+    res = run_infer(net, x, y, batch=batch, progress=True, repeat=repeat)
     n_in = net.n_inputs
     click.echo(f"netlist: {netlist or DEFAULT_NETLIST} ({len(net.layers)} layers, {net.n_gates} gates, "
                f"{n_in} input bits, {net.n_classes} classes)")
     click.echo(f"dataset: {ds.name} {split}, {res.n_samples} samples")
     click.echo(f"accuracy: {res.accuracy:.4f} ({res.correct}/{res.n_samples})")
     click.echo(f"evaluate: {res.samples_per_s:,.0f} samples/s ({_secs(res.evaluate_s)}, bit-packed numpy, "
-               f"batches of {max(64, batch // 64 * 64)})")
+               f"batches of {max(64, batch // 64 * 64)}"
+               + (f", median of {repeat} runs)" if repeat > 1 else ")"))
     click.echo(f"encode: {_secs(res.encode_s)} ({n_in} bits/sample, not included above)")
 
 
