@@ -55,7 +55,7 @@ def classify_cell(cell_type: str, family: str) -> str:
         if t in ("TRELLIS_IO", "BB", "IB", "OB"):
             return "io"
     elif family == "xc7":
-        if re.fullmatch(r"LUT[1-6]", t):
+        if re.fullmatch(r"LUT[1-6]", t) or t == "INV" or t.startswith("SRL"):
             return "lut"
         if t in ("CARRY4", "CARRY8"):
             return "carry"

@@ -51,6 +51,9 @@ def synth_command(device: Device, top: str) -> str:
     raise ValueError(f"no synthesis command for family {fam!r}")
 
 
+#: Commands run before ``synth_*`` (also given to Amaranth board builds as script_after_read).
+PRE_SYNTH = ["proc", "opt_clean -purge"]
+
 _MODULE = re.compile(r"^\s*module\s+\\?([^\s(;]+)", re.M)
 
 
@@ -86,12 +89,12 @@ def synth_script(device: Device, top: str, sources, *, keep: list[str] = (),
     mode = "hierarchical" if keep else "flat"
     lines = [f"# lgn-hw synthesis for {device.name} ({mode})"]
     lines += [_read_command(s) for s in sources]
-    lines.append(f"hierarchy -check -top {top}")
+    lines.append(f"hierarchy -top {top}")   # no -check: vendor cells come with synth_*
     if keep:
         lines.append("setattr -mod -set keep_hierarchy 1 " + " ".join(keep))
-        # Yosys 0.70's abc9 re-integration asserts on some wiring-only modules kept in the
-        # hierarchy; purging unused internal wires first avoids it.
-        lines += ["proc", "opt_clean -purge"]
+    # Yosys 0.70's abc9 re-integration can assert (`count_id(wire->name) == 0`) on designs with
+    # wiring-only modules or pipeline registers; purging unused internal wires first avoids it.
+    lines += PRE_SYNTH
     lines += [synth_command(device, top), "tee -q -o stat.json stat -json", "stat"]
     if write_netlists:
         lines += ["write_json synth.json", "write_verilog -noattr synth.v"]
