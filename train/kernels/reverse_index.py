@@ -51,28 +51,42 @@ def build_reverse_index(idx: torch.Tensor, in_dim: int) -> tuple[torch.Tensor, t
 
 
 class _Cache:
-    """Reverse indices keyed weakly on the connection tensor (entries die with the tensor)."""
+    """Reverse indices keyed on the identity of the connection tensor; an entry is dropped when its
+    tensor is freed (a weakref callback), and rebuilt when the tensor's version counter, device,
+    shape, storage or in_dim changes. (A WeakKeyDictionary would compare tensors with ``==``.)"""
 
     def __init__(self):
-        self._lock = threading.Lock()
-        self._entries: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        # Re-entrant: a weakref callback may run (garbage collection) while the lock is held.
+        self._lock = threading.RLock()
+        self._entries: dict[int, tuple] = {}
         self.builds = 0
 
+    def _drop(self, key: int, ref: weakref.ref) -> None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] is ref:
+                del self._entries[key]
+
     def get(self, idx: torch.Tensor, in_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
-        key = (idx._version, int(in_dim), idx.device, tuple(idx.shape), idx.data_ptr())
+        state = (idx._version, int(in_dim), idx.device, tuple(idx.shape), idx.data_ptr())
         with self._lock:
-            entry = self._entries.get(idx)
-            if entry is not None and entry[0] == key:
-                return entry[1]
+            entry = self._entries.get(id(idx))
+            if entry is not None and entry[0]() is idx and entry[1] == state:
+                return entry[2]
         value = build_reverse_index(idx, in_dim)
+        key = id(idx)
+        ref = weakref.ref(idx, lambda r, key=key: self._drop(key, r))
         with self._lock:
-            self._entries[idx] = (key, value)
+            self._entries[key] = (ref, state, value)
             self.builds += 1
         return value
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def clear(self) -> None:
         with self._lock:
-            self._entries = weakref.WeakKeyDictionary()
+            self._entries = {}
 
 
 CACHE = _Cache()
