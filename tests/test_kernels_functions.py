@@ -160,6 +160,20 @@ def test_no_input_gradient_skips_partials_and_gather(emulated):
     torch.testing.assert_close(wk.grad.double(), wr.grad, rtol=1e-4, atol=1e-5)
 
 
+def test_frozen_parameters_input_gradient_only(emulated):
+    x, idx, w = _inputs("iwp", 3, 19, 13, 21, seed=7)
+    xk = x.clone().requires_grad_(True)
+    y = kernels.iwp_apply(xk, idx, w, 3, "sin")  # w does not require grad
+    gy = torch.randn(y.shape, generator=torch.Generator().manual_seed(1))
+    gy_copy = gy.clone()
+    y.backward(gy)
+    assert torch.equal(gy, gy_copy)  # the output gradient is never used as scratch space
+    xr = x.double().requires_grad_(True)
+    F.reference_forward(xr, idx.long(), w.double()).backward(gy.double())
+    torch.testing.assert_close(xk.grad.double(), xr.grad, rtol=1e-4, atol=1e-5)
+    assert w.grad is None and emulated == ["forward", "backward_gx", "gather"]
+
+
 def test_hard_mode_without_input_gradient_launches_no_backward(emulated):
     x, idx, w = _inputs("original", 2, 9, 5, 7, seed=3)
     y = _apply("original", x, idx, w.requires_grad_(True), 2, None, True)

@@ -83,7 +83,9 @@ def layer_backward(param: str, x, idx, params, gy, n: int, estimator, hard: bool
     need_gparams = need_gparams and not hard
     if not (need_gx or need_gparams):
         return None, None
-    gparams = _alloc(tuple(params.shape), x) if need_gparams else None
+    # Soft mode kernels always write the parameter gradient (PGRAD = !HARD), so they always get a
+    # buffer of their own, even when the parameters are frozen.
+    gparams = None if hard else _alloc(tuple(params.shape), x)
     if need_gx:
         slot, ptr = reverse_index(idx, in_dim)
         partial = _alloc((G * n, B), x)
@@ -91,7 +93,7 @@ def layer_backward(param: str, x, idx, params, gy, n: int, estimator, hard: bool
     if G == 0 or B == 0:
         if gparams is not None:
             gparams.zero_()
-        return (gx.zero_() if need_gx else None), gparams
+        return (gx.zero_() if need_gx else None), (gparams if need_gparams else None)
     kerns = kc.get_kernels(x.device.index, param, n, estimator, hard)
     # Hard mode writes no parameter gradient; the kernel still needs a valid pointer argument.
     gp_out = gparams if gparams is not None else gy
@@ -111,7 +113,7 @@ def layer_backward(param: str, x, idx, params, gy, n: int, estimator, hard: bool
             # placeholders for the pointer arguments.
             kerns["backward"](grid, block, (X, I, P, GY, _cp(cupy, gp_out), GY, I,
                                             np.int32(G), np.int32(B)))
-    return (gx if need_gx else None), gparams
+    return (gx if need_gx else None), (gparams if need_gparams else None)
 
 
 class IwpFunction(torch.autograd.Function):
