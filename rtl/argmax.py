@@ -26,6 +26,7 @@ class Argmax(Elaboratable):
     """``counts`` (``classes`` x ``width`` bits) in, ``index`` of the largest count out."""
 
     def __init__(self, classes: int, width: int, *, every=None):
+        self._MustUse__silence = True  # no warning when the arguments are rejected
         self.classes, self.width = int(classes), int(width)
         if self.classes < 1:
             raise ValueError("argmax needs at least one class")

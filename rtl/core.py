@@ -73,6 +73,9 @@ class LGNCore(wiring.Component):
             _quiet(pc)
         self.argmax = _quiet(Argmax(net.head.classes, self.groupsum.width, every=every))
         self.latency = self.head_stage + self.groupsum.latency + self.argmax.latency
+        # a pipelined core always registers something (its outputs at least): it has a clock
+        self.extra_stage = 1 if every is not None and self.latency == 0 else 0
+        self.latency += self.extra_stage
         self.count_width = self.groupsum.width
         self.classes = net.head.classes
         members = {}
@@ -114,8 +117,9 @@ class LGNCore(wiring.Component):
         m.d.comb += gs.i.eq(Cat(*(delays.at(wires[s], stage[s], self.head_stage)
                                   for s in gs.reads)))
         m.d.comb += am.counts.eq(gs.counts)
-        m.d.comb += self.counts.eq(delays.at(gs.counts.as_value(), 0, am.latency))
-        m.d.comb += self.cls.eq(am.index)
+        out = am.latency + self.extra_stage
+        m.d.comb += self.counts.eq(delays.at(gs.counts.as_value(), 0, out))
+        m.d.comb += self.cls.eq(delays.at(am.index, am.latency, out))
         if self.pipeline_every is not None:
             m.d.comb += self.valid_out.eq(delays.shift(self.valid_in, self.latency, reset=True))
         self.n_pipeline_registers = delays.n_registers

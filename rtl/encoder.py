@@ -79,6 +79,7 @@ class InputEncoder(Elaboratable):
     """``features`` (raw, per ``features_layout``) -> ``bits`` (``n_bits`` wide)."""
 
     def __init__(self, encoding):
+        self._MustUse__silence = True  # no warning when the arguments are rejected
         self.feature_list = _features(encoding)
         self.layout = features_layout(encoding)
         self.features = Signal(self.layout, name="features")

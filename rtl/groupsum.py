@@ -21,6 +21,7 @@ class GroupSum(Elaboratable):
     """Input ``i`` holds the distinct signals ``reads`` (sorted global indices); output ``counts``."""
 
     def __init__(self, groups, offsets, *, strategy: str = DEFAULT, every=None):
+        self._MustUse__silence = True  # no warning when the arguments are rejected
         self.groups = [[int(s) for s in g] for g in groups]
         self.offsets = [int(o) for o in offsets]
         if len(self.groups) != len(self.offsets) or not self.groups:

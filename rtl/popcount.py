@@ -27,7 +27,7 @@ from .pipeline import Delays, block_latency, check_every, level_stage
 
 __all__ = ["STRATEGIES", "DEFAULT", "Popcount", "count_width", "popcount_levels"]
 
-STRATEGIES = ("tree", "dadda", "behavioural")
+STRATEGIES = ("tree", "lut63", "dadda", "behavioural")
 DEFAULT = "tree"
 
 _DADDA = [2]
@@ -40,15 +40,6 @@ def count_width(max_value: int) -> int:
     return max(1, int(max_value).bit_length())
 
 
-def _tree_levels(n: int) -> int:
-    if n <= 1:
-        return 0
-    if n <= 3:
-        return 1
-    rest = n - 1
-    return 1 + max(_tree_levels(rest // 2), _tree_levels(rest - rest // 2))
-
-
 def _dadda_plan(n: int, offset: int) -> list:
     """Column heights before the reduction (bits plus the offset's constant bits)."""
     heights = [n] + [0] * max(0, offset.bit_length())
@@ -59,13 +50,7 @@ def _dadda_plan(n: int, offset: int) -> list:
 
 def popcount_levels(n: int, offset: int = 0, strategy: str = DEFAULT) -> int:
     """Number of logic levels of a popcount (what ``every`` cuts into stages)."""
-    if strategy == "behavioural":
-        return 0 if (n == 0 or (n == 1 and offset == 0)) else 1
-    if strategy == "tree":
-        return _tree_levels(n) + (1 if offset and n else 0)
-    heights = _dadda_plan(n, offset)
-    stages = sum(1 for d in _DADDA if d < max(heights, default=0))
-    return stages + (1 if max(heights, default=0) >= 2 else 0)
+    return Popcount(n, offset, strategy=strategy).levels
 
 
 class Popcount(Elaboratable):
@@ -73,6 +58,7 @@ class Popcount(Elaboratable):
 
     def __init__(self, n: int, offset: int = 0, *, width=None, strategy: str = DEFAULT,
                  every=None):
+        self._MustUse__silence = True  # no warning when the arguments are rejected below
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown popcount strategy {strategy!r} "
                              f"(expected one of {', '.join(STRATEGIES)})")
@@ -84,40 +70,48 @@ class Popcount(Elaboratable):
             raise ValueError(f"width {self.width} cannot hold {self.n + self.offset}")
         self.strategy = strategy
         self.every = check_every(every)
-        self.levels = popcount_levels(self.n, self.offset, strategy)
-        self.latency = block_latency(self.levels, self.every)
         self.i = Signal(max(1, self.n), name="i")
         self.o = Signal(self.width, name="o")
+        scratch = Module()  # a dry run of the structure, to know its depth before elaboration
+        scratch._MustUse__silence = True
+        self.levels = self._construct(scratch, None)[1]
+        self.latency = block_latency(self.levels, self.every)
 
     # -- helpers ---------------------------------------------------------------------------
     def _get(self, item, level):
         """Operand ``item = (value, produced_level)`` as seen by logic at ``level``."""
         value, made = item
-        return self._delays.at(value, level_stage(made, self.every), level_stage(level, self.every))
+        every = self._every_now
+        return self._delays.at(value, level_stage(made, every), level_stage(level, every))
 
     def _finish(self, m, value, made):
         out = self._delays.at(value, level_stage(made, self.every), self.latency)
+        assert made == self.levels, "structure differs from its dry run"
         m.d.comb += self.o.eq(out)
+
+    def _construct(self, m, every):
+        """Build the structure into ``m``; ``(value, level)`` of the result (None for n = 0)."""
+        self._every_now = every
+        self._delays = Delays(m, "pc")
+        self._count = 0
+        if self.n == 0:
+            return None, 0
+        bits = [(self.i[k], 0) for k in range(self.n)]
+        return getattr(self, f"_build_{self.strategy}")(m, bits)
 
     def elaborate(self, platform):
         m = Module()
-        self._delays = Delays(m, "pc")
-        self._count = 0
-        bits = [(self.i[k], 0) for k in range(self.n)]
-        if self.n == 0:
+        value, made = self._construct(m, self.every)
+        if value is None:
             m.d.comb += self.o.eq(self.offset)
-            return m
-        value, made = getattr(self, f"_build_{self.strategy}")(m, bits)
-        self._finish(m, value, made)
+        else:
+            self._finish(m, value, made)
         return m
 
-    def _node(self, m, width, expr_fn, operands, level, prefix="s", wire=True):
-        """``expr_fn`` of the operands at ``level``: a named wire, or (``wire=False``, for
-        nodes read once) the bare expression, which spares Amaranth's simulator a delta cycle."""
+    def _node(self, m, width, expr_fn, operands, level, prefix="s", keep=False):
+        """A wire holding ``expr_fn`` of the operands as seen at ``level``."""
         expr = expr_fn(*(self._get(op, level) for op in operands))
-        if not wire:
-            return expr[:width]
-        sig = Signal(width, name=f"{prefix}{self._count}")
+        sig = Signal(width, name=f"{prefix}{self._count}", attrs={"keep": 1} if keep else {})
         self._count += 1
         m.d.comb += sig.eq(expr)
         return sig
@@ -129,30 +123,52 @@ class Popcount(Elaboratable):
         sig = self._node(m, self.width, lambda *xs: reduce(add, xs) + self.offset, bits, 1)
         return sig, 1
 
-    def _tree(self, m, bits):
-        """``(value, level, max value)`` of the carry-in adder tree over unit ``bits``."""
-        n = len(bits)
-        if n == 1:
-            return bits[0][0], bits[0][1], 1
-        if n <= 3:
-            ops, top = list(bits), n
-        else:
-            rest = bits[1:]
-            h = len(rest) // 2
-            a, b = self._tree(m, rest[:h]), self._tree(m, rest[h:])
-            ops, top = [(a[0], a[1]), (b[0], b[1]), bits[0]], a[2] + b[2] + 1
+    def _tree(self, m, leaves, spare):
+        """Balanced adder tree over ``leaves`` (``(value, level, max)`` numbers); every node adds
+        a bit from ``spare`` as its carry-in while there are any. Node wires carry ``keep`` so that
+        Yosys maps each node to its own carry chain instead of merging the whole tree into one
+        ``$macc`` (which it then builds from 2-LUT full adders)."""
+        if len(leaves) == 1:
+            return leaves[0]
+        h = len(leaves) // 2
+        a, b = self._tree(m, leaves[:h], spare), self._tree(m, leaves[h:], spare)
+        ops, top = [a[:2], b[:2]], a[2] + b[2]
+        if spare:
+            ops.append(spare.pop())
+            top += 1
         level = 1 + max(op[1] for op in ops)
-        sig = self._node(m, count_width(top), lambda *xs: reduce(add, xs), ops, level, "t",
-                         wire=False)
-        return sig, level, top
+        return self._node(m, count_width(top), lambda *xs: reduce(add, xs), ops, level, "t",
+                          keep=True), level, top
 
-    def _build_tree(self, m, bits):
-        value, level, top = self._tree(m, bits)
+    def _sum(self, m, numbers, spare):
+        """Sum of ``numbers`` and ``spare`` bits: spare bits beyond the tree's carry-in slots
+        become 1-bit leaves themselves."""
+        spare = list(spare)
+        extra = max(0, -(-(len(spare) - len(numbers) + 1) // 2))
+        leaves = list(numbers) + [(v, lv, 1) for v, lv in spare[:extra]]
+        value, level, top = self._tree(m, leaves, spare[extra:][::-1])
         if self.offset:
             level += 1
             value = self._node(m, self.width, lambda x: x + self.offset, [(value, level - 1)],
                                level, "off")
         return value, level
+
+    def _build_tree(self, m, bits):
+        return self._sum(m, [], bits)
+
+    def _build_lut63(self, m, bits):
+        groups = (self.n + 1) // 7
+        numbers = []
+        for g in range(groups):
+            sel = Cat(*(self._get(b, 1) for b in bits[6 * g:6 * g + 6]))
+            outs = []
+            for j in range(3):
+                table = sum(((p.bit_count() >> j) & 1) << p for p in range(64))
+                outs.append(Const(table, 64).bit_select(sel, 1))
+            sig = Signal(3, name=f"c{g}", attrs={"keep": 1})
+            m.d.comb += sig.eq(Cat(*outs))
+            numbers.append((sig, 1, 6))
+        return self._sum(m, numbers, bits[6 * groups:])
 
     def _build_dadda(self, m, bits):
         heights = _dadda_plan(self.n, self.offset)
@@ -190,8 +206,8 @@ class Popcount(Elaboratable):
         while cols and not cols[-1]:
             cols.pop()
         if max(len(c) for c in cols) == 1:  # already one row: just wire it
-            level_in = max(c[0][1] for c in cols)
-            row = [self._get(c[0], level_in) for c in cols]
+            level_in = max(c[0][1] for c in cols if c)
+            row = [self._get(c[0], level_in) if c else Const(0, 1) for c in cols]
             sig = Signal(self.width, name="row")
             m.d.comb += sig.eq(Cat(*row))
             return sig, level_in

@@ -102,3 +102,11 @@ def head_not():
 
 
 EDGE_CASES["head_not"] = head_not
+
+
+def trivial():
+    """One class counting one input bit: nothing to compute (a pipelined core still registers)."""
+    return Netlist(2, [Layer(1, [[0]], [0x2])], Head(1, [[2]]))
+
+
+EDGE_CASES["trivial"] = trivial

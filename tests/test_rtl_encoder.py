@@ -1,0 +1,74 @@
+"""rtl.encoder: the hardware encoder matches lgn_hw.encoding on every value of every range."""
+
+import numpy as np
+import pytest
+from amaranth.hdl import signed, unsigned
+from amaranth.sim import Simulator
+
+from lgn_hw.encoding import Encoding, binary_feature, onehot_feature, thermometer_feature
+from rtl.encoder import EncoderError, InputEncoder, feature_shape
+from rtl.vectors import _pack_features
+
+
+def _encode_hw(enc, x):
+    hw = InputEncoder(enc)
+    words, _ = _pack_features(x, enc)
+    got = []
+
+    async def tb(ctx):
+        for w in words:
+            ctx.set(hw.features.as_value(), w)
+            got.append(ctx.get(hw.bits))
+
+    sim = Simulator(hw)
+    sim.add_testbench(tb)
+    sim.run()
+    return np.array([[(g >> k) & 1 for k in range(hw.n_bits)] for g in got], dtype=np.uint8)
+
+
+def _grid(enc):
+    axes = [np.arange(f.range[0], f.range[1] + 1) for f in enc.features]
+    return np.stack([g.reshape(-1) for g in np.meshgrid(*axes, indexing="ij")], axis=1)
+
+
+def test_every_kind_and_corner():
+    enc = Encoding([
+        # fractional thresholds (x >= ceil(t)), one below the range, one above it
+        thermometer_feature("t", [-9.5, -1.5, 0, 0.25, 2, 7.9], (-4, 5)),
+        # values inside and outside the range
+        onehot_feature("o", [-1, 0, 3, 4, 12], (0, 4)),
+        binary_feature("b", (0, 1)),
+        binary_feature("s", (-2, 1)),
+    ])
+    x = _grid(enc)
+    assert (_encode_hw(enc, x) == enc.encode(x)).all()
+
+
+def test_eight_bit_pixels():
+    enc = Encoding([thermometer_feature(f"p{i}", [32, 64.5, 128, 200], (0, 255)) for i in range(2)])
+    x = np.stack([np.arange(256), np.arange(256)[::-1]], axis=1)
+    assert (_encode_hw(enc, x) == enc.encode(x)).all()
+
+
+def test_a_wrong_comparison_would_be_caught():
+    # x >= t versus x > t differ exactly at the integer thresholds: the grid hits them
+    enc = Encoding([thermometer_feature("t", [1, 3], (0, 4))])
+    x = _grid(enc)
+    assert (enc.encode(x) != (x > np.array([1, 3])).astype(np.uint8)).any()
+    assert (_encode_hw(enc, x) == enc.encode(x)).all()
+
+
+def test_shapes():
+    assert feature_shape({"range": [0, 255]}) == unsigned(8)
+    assert feature_shape({"range": [0, 0]}) == unsigned(1)
+    assert feature_shape({"range": [-3, 3]}) == signed(3)
+    assert feature_shape({"range": [-1, 0]}) == signed(1)
+    enc = Encoding([thermometer_feature("a", [1], (0, 9)), binary_feature("b", (-8, 7))])
+    hw = InputEncoder(enc)
+    assert list(hw.layout.members) == ["f0", "f1"] and hw.n_bits == 2
+    assert len(hw.features.as_value()) == 4 + 4
+
+
+def test_no_encoding():
+    with pytest.raises(EncoderError, match="no encoding"):
+        InputEncoder(None)
