@@ -118,3 +118,13 @@ def test_infer_without_netlist_points_at_training(tmp_path, monkeypatch):
     assert res.exit_code == 1
     assert res.output == ("Error: no netlist at lgn-out/netlist.json: run `python -m train` first "
                           "or pass a path\n")
+
+
+def test_core_imports_stay_light():
+    """The numpy-only core (and infer before it runs) never imports torch, amaranth, cupy or sklearn."""
+    code = ("import sys, lgn_hw, lgn_hw.cli, lgn_hw.infer, lgn_hw.datasets, lgn_hw.datasets.idx, "
+            "lgn_hw.datasets.uci, lgn_hw.datasets.digits, lgn_hw.encoding, lgn_hw.thresholds, lgn_hw.atomic; "
+            "print(sorted(m for m in ('torch', 'amaranth', 'cupy', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
