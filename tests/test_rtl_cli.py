@@ -1,0 +1,82 @@
+"""rtl.cli: `lgn-hw rtl` writes the files, `lgn-hw sim` reports agreement and fails on mismatch."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from lgn_hw.cli import main
+from lgn_hw.encoding import thermometer_uniform
+from lgn_hw.netlist import Netlist, random_netlist
+from rtl_cases import needs_iverilog
+
+
+@pytest.fixture
+def digits_netlist(tmp_path):
+    """A random netlist over the digits encoding (64 features 0..16, 3 thresholds each)."""
+    net = random_netlist(5, 192, [120, 60], [2, 3], 10, special=0.05)
+    d = net.to_dict()
+    d["encoding"] = thermometer_uniform([(0, 16)] * 64, 3).to_dict()
+    d["meta"] = {"dataset": "digits"}
+    path = tmp_path / "netlist.json"
+    Netlist.from_dict(d).save(path)
+    return path
+
+
+def _run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_rtl_writes_files(digits_netlist, tmp_path):
+    r = _run("rtl", digits_netlist, "--out", tmp_path / "hw", "--pipeline", "2", "--raw-inputs")
+    assert r.exit_code == 0, r.output
+    side = json.loads((tmp_path / "hw" / "lgn_core.json").read_text())
+    assert f"latency: {side['latency']} cycles" in r.output
+    assert side["raw_inputs"] and side["ports"][2]["name"] == "features"
+    assert (tmp_path / "hw" / "lgn_core.v").stat().st_size > 1000
+
+
+def test_sim_random_amaranth(digits_netlist):
+    r = _run("sim", digits_netlist, "--random", 200, "--simulator", "amaranth")
+    assert r.exit_code == 0, r.output
+    assert "200/200 samples match (amaranth," in r.output
+
+
+@needs_iverilog
+@pytest.mark.tools
+def test_sim_dataset_both_raw_pipelined(digits_netlist):
+    # the dataset comes from the netlist's meta; the digits test split has 360 samples
+    r = _run("sim", digits_netlist, "--raw-inputs", "--pipeline", "1")
+    assert r.exit_code == 0, r.output
+    assert "360/360 samples match (amaranth," in r.output
+    assert "360/360 samples match (iverilog," in r.output
+
+
+def test_sim_mismatch_exits_nonzero(digits_netlist, monkeypatch):
+    import rtl.layer
+
+    real = rtl.layer.reduce_table
+    monkeypatch.setattr(rtl.layer, "reduce_table", lambda t, n: real(t ^ 1, n))  # broken gates
+    r = _run("sim", digits_netlist, "--random", 100, "--simulator", "amaranth")
+    assert r.exit_code == 1
+    assert "/100 samples match (amaranth" in r.output and "100/100" not in r.output
+    assert "sample " in r.output and "expected class" in r.output
+    assert "does not match Netlist.evaluate" in r.output
+
+
+def test_errors_are_one_line(digits_netlist, tmp_path):
+    r = _run("sim", tmp_path / "missing.json", "--random", 3)
+    assert r.exit_code != 0 and "no netlist at" in r.output and "Traceback" not in r.output
+    r = _run("sim", digits_netlist, "--random", 3, "--dataset", "digits")
+    assert r.exit_code == 2 and "either --dataset or --random" in r.output
+    r = _run("rtl", digits_netlist, "--out", tmp_path / "x", "--name", "ref")
+    assert r.exit_code == 2 and "invalid module name" in r.output
+    bare = tmp_path / "bare.json"
+    random_netlist(1, 8, [8], 2, 2).save(bare)
+    r = _run("rtl", bare, "--out", tmp_path / "y", "--raw-inputs")
+    assert r.exit_code == 1 and "no encoding" in r.output
+    r = _run("sim", bare)
+    assert r.exit_code == 2 and "--dataset NAME or --random N" in r.output
+    r = _run("sim", bare, "--dataset", "digits")
+    assert r.exit_code == 1 and "no encoding" in r.output
