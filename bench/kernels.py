@@ -25,7 +25,6 @@ The table is printed at the end and written to OUT/kernels.json and OUT/kernels.
 """
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import sys

@@ -131,7 +131,7 @@ def _check_against_reference(param, n, est, hard, x, idx, w, gy_fn, tol=3e-5):
         assert (got - ref).abs().max() <= tol * ref.abs().max()
 
 
-def _weighted(seed, shape_like=None):
+def _weighted(seed):
     def fn(y):
         g = torch.Generator().manual_seed(seed)
         return (y * torch.randn(y.shape, generator=g, dtype=torch.float64).to(y)).sum()
