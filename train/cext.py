@@ -84,7 +84,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         f.argtypes = [p, i64, p, p, i64, i32, p, i32]
         f.restype = None
         b = getattr(lib, f"lgn_backward_{suf}")
-        b.argtypes = [p, i64, p, p, i64, i32, p, p, p, i32]
+        b.argtypes = [p, i64, i64, p, p, i64, i32, p, p, p, p, i32]
         b.restype = None
 
 
@@ -104,7 +104,7 @@ def load():
             if cc is None:
                 raise RuntimeError("no C compiler found (set $CC)")
             lib = ctypes.CDLL(str(_build(cc)))
-            if lib.lgn_abi_version() != 1:
+            if lib.lgn_abi_version() != 2:
                 raise RuntimeError("stale kernel library")
             _declare(lib)
             _lib = lib
@@ -147,12 +147,12 @@ def backward(x, idx, coef, dy, need_dx: bool):
     G, n = idx.shape
     B = x.shape[1]
     nt = min(_threads(), max(1, (B + 15) // 16))
-    dx = torch.zeros_like(x) if need_dx else None
+    dx = torch.empty_like(x) if need_dx else None
     part = torch.empty(nt, G, 1 << n, dtype=x.dtype)
+    dcoef = torch.empty(G, 1 << n, dtype=x.dtype)
     getattr(lib, f"lgn_backward_{_suffix(x.dtype)}")(
-        x.data_ptr(), B, idx.data_ptr(), coef.data_ptr(), G, n, dy.data_ptr(),
-        dx.data_ptr() if dx is not None else None, part.data_ptr(), nt)
-    dcoef = part[0] if nt == 1 else part.sum(0)
+        x.data_ptr(), x.shape[0], B, idx.data_ptr(), coef.data_ptr(), G, n, dy.data_ptr(),
+        dx.data_ptr() if dx is not None else None, part.data_ptr(), dcoef.data_ptr(), nt)
     return dx, dcoef
 
 

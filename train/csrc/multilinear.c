@@ -10,7 +10,7 @@
  * reverse mode through the same tree. Work is split over batch columns, so every thread owns a
  * disjoint column range of x, y, dx and dy: the scatter into dx needs no atomics and results do
  * not depend on scheduling. Coefficient gradients are accumulated per thread (dcoef_part
- * [T, G, 2^n]) and summed by the caller in a fixed order.
+ * [T, G, 2^n]) and then summed in thread order, so results are deterministic for a thread count.
  * Built and loaded by train/cext.py (ctypes); compiled once per machine and cached.
  */
 #include <stdint.h>
@@ -86,9 +86,11 @@ void lgn_forward_##SUF(const T *x, int64_t B, const int32_t *idx, const T *coef,
     }                                                                                             \
 }                                                                                                 \
                                                                                                   \
-/* one block of columns of one gate: recompute the tree, then walk it backwards */                \
+/* one block of columns of one gate: recompute the tree, then walk it backwards.               \
+ * acc[p][j] accumulates dy * basis_p per column (vectorisable; reduced once per gate). */        \
 static inline __attribute__((always_inline)) void bwd_block_##SUF(                                \
-    const T *const *xr, const T *c, int n, int w, const T *dyr, T *const *dxr, T *dc) {           \
+    const T *const *xr, const T *c, int n, int w, const T *dyr, T *const *dxr, int need_dx,       \
+    T acc[64][BB]) {                                                                              \
     T lev[64][BB];  /* all tree levels, level k at offset off[k] */                               \
     T adj[2][32][BB];                                                                             \
     int off[7];                                                                                   \
@@ -118,7 +120,7 @@ static inline __attribute__((always_inline)) void bwd_block_##SUF(              
             for (int j = 0; j < w; j++) {                                                         \
                 T a = lev[o + 2 * q][j], bv = lev[o + 2 * q + 1][j], g = adj[cur][q][j];          \
                 T xv = xr[k][j];                                                                  \
-                dxr[k][j] += g * (bv - a);                                                        \
+                if (need_dx) dxr[k][j] += g * (bv - a);                                           \
                 adj[nxt][2 * q][j] = g - g * xv;                                                  \
                 adj[nxt][2 * q + 1][j] = g * xv;                                                  \
             }                                                                                     \
@@ -129,22 +131,20 @@ static inline __attribute__((always_inline)) void bwd_block_##SUF(              
     /* level 0: lerps between the coefficients themselves */                                      \
     for (int q = 0; q < half; q++) {                                                              \
         T d = c[2 * q + 1] - c[2 * q];                                                            \
-        T s0 = 0, s1 = 0;                                                                         \
         for (int j = 0; j < w; j++) {                                                             \
             T g = adj[cur][q][j], xv = xr[0][j];                                                  \
-            if (dxr[0]) dxr[0][j] += g * d;                                                       \
-            s1 += g * xv;                                                                         \
-            s0 += g;                                                                              \
+            if (need_dx) dxr[0][j] += g * d;                                                      \
+            acc[2 * q][j] += g - g * xv;                                                          \
+            acc[2 * q + 1][j] += g * xv;                                                          \
         }                                                                                         \
-        dc[2 * q] += s0 - s1;                                                                     \
-        dc[2 * q + 1] += s1;                                                                      \
     }                                                                                             \
 }                                                                                                 \
                                                                                                   \
 static inline __attribute__((always_inline)) void bwd_gates_##SUF(                                \
     const T *x, int64_t B, const int32_t *idx, const T *coef, int64_t G, int n, const T *dy,      \
-    T *dx, T *dc, int64_t b0, int64_t b1) {                                                       \
+    T *dx, int need_dx, T *dc, int64_t b0, int64_t b1) {                                          \
     const int P = 1 << n;                                                                         \
+    T acc[64][BB];                                                                                \
     for (int64_t g = 0; g < G; g++) {                                                             \
         const T *xr[6];                                                                           \
         T *dxr[6];                                                                                \
@@ -153,46 +153,64 @@ static inline __attribute__((always_inline)) void bwd_gates_##SUF(              
         int64_t b = b0;                                                                           \
         for (int k = 0; k < n; k++) {                                                             \
             xr[k] = x + (int64_t)idx[g * n + k] * B + b;                                          \
-            dxr[k] = dx ? dx + (int64_t)idx[g * n + k] * B + b : 0;                               \
+            dxr[k] = need_dx ? dx + (int64_t)idx[g * n + k] * B + b : 0;                          \
         }                                                                                         \
-        T dummy[6][BB];                                                                           \
-        if (!dx) for (int k = 1; k < n; k++) dxr[k] = dummy[k];                                   \
-        for (; b < b1; b += BB) {                                                                 \
-            int w = b + BB <= b1 ? BB : (int)(b1 - b);                                            \
-            if (w == BB) bwd_block_##SUF(xr, c, n, BB, dyr, dxr, dc + g * P);                     \
-            else bwd_block_##SUF(xr, c, n, w, dyr, dxr, dc + g * P);                              \
+        for (int p = 0; p < P; p++)                                                               \
+            for (int j = 0; j < BB; j++) acc[p][j] = 0;                                           \
+        for (; b + BB <= b1; b += BB) {                                                           \
+            bwd_block_##SUF(xr, c, n, BB, dyr, dxr, need_dx, acc);                                \
             for (int k = 0; k < n; k++) {                                                         \
                 xr[k] += BB;                                                                      \
-                if (dx) dxr[k] += BB;                                                             \
+                if (need_dx) dxr[k] += BB;                                                        \
             }                                                                                     \
             dyr += BB;                                                                            \
+        }                                                                                         \
+        if (b < b1) bwd_block_##SUF(xr, c, n, (int)(b1 - b), dyr, dxr, need_dx, acc);            \
+        for (int p = 0; p < P; p++) {                                                             \
+            T s = 0;                                                                              \
+            for (int j = 0; j < BB; j++) s += acc[p][j];                                          \
+            dc[g * P + p] = s;                                                                    \
         }                                                                                         \
     }                                                                                             \
 }                                                                                                 \
                                                                                                   \
-/* dx [in_dim, B] is accumulated into (zero it first) and may be NULL (no input gradient);       \
- * dcoef_part [nthreads, G, 2^n] is overwritten: the caller sums it over its first axis. */       \
-void lgn_backward_##SUF(const T *x, int64_t B, const int32_t *idx, const T *coef, int64_t G,      \
-                        int n, const T *dy, T *dx, T *dcoef_part, int nthreads) {                 \
+/* dx [in_dim, B] is overwritten (each thread zeroes its own columns first) and may be NULL (no \
+ * input gradient); dcoef_part [nthreads, G, 2^n] is scratch; dcoef [G, 2^n] receives its sum    \
+ * over threads, in thread order. */                                                              \
+void lgn_backward_##SUF(const T *x, int64_t in_dim, int64_t B, const int32_t *idx, const T *coef, \
+                        int64_t G, int n, const T *dy, T *dx, T *dcoef_part, T *dcoef,          \
+                        int nthreads) {                                                           \
     const int64_t P = (int64_t)1 << n;                                                            \
-    memset(dcoef_part, 0, sizeof(T) * (size_t)nthreads * (size_t)G * (size_t)P);                 \
+    int used = 1;                                                                                 \
     _Pragma("omp parallel num_threads(nthreads)")                                                 \
     {                                                                                             \
         int nt = 1, t = 0;                                                                        \
         IF_OMP(nt = omp_get_num_threads(); t = omp_get_thread_num();)                             \
+        if (t == 0) used = nt;                                                                    \
         int64_t b0, b1;                                                                           \
         col_range(B, nt, t, &b0, &b1);                                                            \
         T *dc = dcoef_part + (int64_t)t * G * P;                                                  \
-        if (b0 < b1) {                                                                            \
+        if (b0 >= b1) {                                                                           \
+            memset(dc, 0, sizeof(T) * (size_t)(G * P));                                           \
+        } else {                                                                                  \
+            if (dx)                                                                               \
+                for (int64_t i = 0; i < in_dim; i++)                                              \
+                    memset(dx + i * B + b0, 0, sizeof(T) * (size_t)(b1 - b0));                    \
+            int nd = dx != 0;                                                                     \
             switch (n) {                                                                          \
-            case 1: bwd_gates_##SUF(x, B, idx, coef, G, 1, dy, dx, dc, b0, b1); break;            \
-            case 2: bwd_gates_##SUF(x, B, idx, coef, G, 2, dy, dx, dc, b0, b1); break;            \
-            case 3: bwd_gates_##SUF(x, B, idx, coef, G, 3, dy, dx, dc, b0, b1); break;            \
-            case 4: bwd_gates_##SUF(x, B, idx, coef, G, 4, dy, dx, dc, b0, b1); break;            \
-            case 5: bwd_gates_##SUF(x, B, idx, coef, G, 5, dy, dx, dc, b0, b1); break;            \
-            default: bwd_gates_##SUF(x, B, idx, coef, G, 6, dy, dx, dc, b0, b1); break;           \
+            case 1: bwd_gates_##SUF(x, B, idx, coef, G, 1, dy, dx, nd, dc, b0, b1); break;        \
+            case 2: bwd_gates_##SUF(x, B, idx, coef, G, 2, dy, dx, nd, dc, b0, b1); break;        \
+            case 3: bwd_gates_##SUF(x, B, idx, coef, G, 3, dy, dx, nd, dc, b0, b1); break;        \
+            case 4: bwd_gates_##SUF(x, B, idx, coef, G, 4, dy, dx, nd, dc, b0, b1); break;        \
+            case 5: bwd_gates_##SUF(x, B, idx, coef, G, 5, dy, dx, nd, dc, b0, b1); break;        \
+            default: bwd_gates_##SUF(x, B, idx, coef, G, 6, dy, dx, nd, dc, b0, b1); break;       \
             }                                                                                     \
         }                                                                                         \
+    }                                                                                             \
+    for (int64_t i = 0; i < G * P; i++) {                                                         \
+        T s = dcoef_part[i];                                                                      \
+        for (int t = 1; t < used; t++) s += dcoef_part[(int64_t)t * G * P + i];                   \
+        dcoef[i] = s;                                                                             \
     }                                                                                             \
 }
 
@@ -205,4 +223,4 @@ void lgn_backward_##SUF(const T *x, int64_t B, const int32_t *idx, const T *coef
 DEFINE_KERNELS(float, f32)
 DEFINE_KERNELS(double, f64)
 
-int lgn_abi_version(void) { return 1; }
+int lgn_abi_version(void) { return 2; }

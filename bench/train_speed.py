@@ -1,0 +1,201 @@
+"""Training-speed benchmark: samples/s of full training steps (forward, backward, Adam) on
+784 -> L x G -> GroupSum(10), batch 128, random input bits, for lgn-hw's layers and, where it can
+be imported, the TorchLogix peer (with torch.compile), side by side.
+
+Each measurement runs in a fresh subprocess (so the first step includes building/compiling the
+kernels from an empty cache, and peak RSS is per contender). Contenders are alternated
+A B C A B C ... for ``--rounds`` rounds and the median is reported with the thread count.
+
+    python bench/train_speed.py                     # all contenders, 3 rounds
+    python bench/train_speed.py --rounds 5 --only lgn-iwp2,tlx-iwp2
+    python bench/train_speed.py --peer /path/to/torchlogix-site   # unpacked torchlogix wheel
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parents[1]
+N_IN, CLASSES, BATCH = 784, 10, 128
+
+#: name -> (implementation, param, fan-in, layers, width)
+CONTENDERS = {
+    "lgn-iwp2": ("lgn", "iwp", 2, 6, 8000),
+    "lgn-original": ("lgn", "original", 2, 6, 8000),
+    "lgn-iwp6": ("lgn", "iwp", 6, 6, 2000),
+    "lgn-ref-iwp2": ("lgn-ref", "iwp", 2, 6, 8000),
+    "tlx-iwp2": ("tlx", "iwp", 2, 6, 8000),
+    "tlx-original": ("tlx", "original", 2, 6, 8000),
+    "tlx-iwp6": ("tlx", "iwp", 6, 6, 2000),
+}
+
+
+def _lgn_model(param, fan_in, layers, width):
+    from train.model import LogicNet
+
+    return LogicNet(N_IN, [width] * layers, [fan_in] * layers, CLASSES, param=param, tau=10.0), False
+
+
+def _tlx_model(param, fan_in, layers, width, peer):
+    import types
+
+    import torch
+
+    # torchlogix 0.2.2's package __init__ imports circuit.py, which needs Python 3.12 syntax; the
+    # layers themselves do not, so load them through a bare package module.
+    pkg = types.ModuleType("torchlogix")
+    pkg.__path__ = [str(Path(peer) / "torchlogix")]
+    sys.modules["torchlogix"] = pkg
+    from torchlogix.layers import GroupSum, LogicDense
+
+    kind = "light" if param == "iwp" else "raw"
+    mods, d = [], N_IN
+    for _ in range(layers):
+        mods.append(LogicDense(d, width, lut_rank=fan_in, parametrization=kind))
+        d = width
+    model = torch.nn.Sequential(*mods, GroupSum(CLASSES, tau=10.0))
+    return torch.compile(model), True
+
+
+def worker(name: str, steps: int, peer: str | None) -> dict:
+    import resource
+
+    import torch
+
+    impl, param, fan_in, layers, width = CONTENDERS[name]
+    t_start = time.perf_counter()
+    if impl == "tlx":
+        model, _ = _tlx_model(param, fan_in, layers, width, peer)
+    else:
+        model, _ = _lgn_model(param, fan_in, layers, width)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    g = torch.Generator().manual_seed(0)
+    batches = [((torch.rand(BATCH, N_IN, generator=g) > 0.5).float(),
+                torch.randint(0, CLASSES, (BATCH,), generator=g)) for _ in range(4)]
+
+    def step(i):
+        x, y = batches[i % len(batches)]
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return float(loss.detach())
+
+    t0 = time.perf_counter()
+    step(0)
+    first = time.perf_counter() - t0
+    for i in range(2):
+        step(i + 1)
+    t0 = time.perf_counter()
+    for i in range(steps):
+        loss = step(i)
+    dt = time.perf_counter() - t0
+    params = sum(p.numel() * p.element_size() for p in model.parameters())
+    return {"name": name, "samples_per_s": steps * BATCH / dt, "step_ms": 1e3 * dt / steps,
+            "first_step_s": first, "setup_s": t0 - t_start - dt, "final_loss": loss,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "param_mb": params / 2**20, "threads": torch.get_num_threads()}
+
+
+def run_one(name: str, steps: int, peer: str | None, threads: int | None) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    if CONTENDERS[name][0] == "lgn-ref":
+        env["LGN_HW_NO_CEXT"] = "1"
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as python -m train does; same for every contender
+    with tempfile.TemporaryDirectory() as cache:
+        env["LGN_HW_CACHE"] = cache  # the first step includes building the C kernel
+        env["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(cache, "inductor")  # and compiling the peer
+        cmd = [sys.executable, __file__, "--worker", name, "--steps", str(steps)]
+        if peer:
+            cmd += ["--peer", peer]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        return {"name": name, "error": tail}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@click.command()
+@click.option("--rounds", default=3, show_default=True, help="A B A B rounds (median reported).")
+@click.option("--steps", default=20, show_default=True, help="Timed steps per measurement.")
+@click.option("--only", help="Comma-separated contender names (default: all).")
+@click.option("--peer", type=click.Path(exists=True, file_okay=False),
+              help="Directory holding the torchlogix package (default: importable torchlogix, if any).")
+@click.option("--threads", type=int, help="OMP_NUM_THREADS for the workers (default: all cores).")
+@click.option("--json-out", type=click.Path(dir_okay=False), help="Also write the results as JSON.")
+@click.option("--worker", hidden=True)
+def main(rounds, steps, only, peer, threads, json_out, worker):
+    if worker:
+        print(json.dumps(worker_fn(worker, steps, peer)))
+        return
+    names = [n.strip() for n in only.split(",")] if only else list(CONTENDERS)
+    for n in names:
+        if n not in CONTENDERS:
+            raise click.UsageError(f"unknown contender {n!r}; known: {', '.join(CONTENDERS)}")
+    if peer is None:
+        import importlib.util
+
+        if importlib.util.find_spec("torchlogix") is None:
+            skipped = [n for n in names if n.startswith("tlx")]
+            names = [n for n in names if not n.startswith("tlx")]
+            if skipped:
+                click.echo(f"torchlogix not importable: skipping {', '.join(skipped)} (use --peer)", err=True)
+    results: dict = {n: [] for n in names}
+    from tqdm import tqdm
+
+    with tqdm(total=rounds * len(names), desc="measurements") as bar:
+        for r in range(rounds):
+            for n in names:
+                results[n].append(run_one(n, steps, peer, threads))
+                bar.update(1)
+    rows = []
+    for n in names:
+        ok = [m for m in results[n] if "error" not in m]
+        if not ok:
+            rows.append({"name": n, "error": results[n][0]["error"]})
+            continue
+        med = {k: statistics.median(m[k] for m in ok) for k in
+               ("samples_per_s", "step_ms", "first_step_s", "peak_rss_mb", "param_mb")}
+        med.update(name=n, threads=ok[0]["threads"], runs=len(ok),
+                   all_samples_per_s=[round(m["samples_per_s"], 1) for m in ok])
+        rows.append(med)
+    impl_of = {n: CONTENDERS[n] for n in names}
+    click.echo(f"\nbatch {BATCH}, {rounds} rounds x {steps} steps, median; shared machine\n")
+    click.echo(f"{'contender':<14} {'model':<24} {'samples/s':>10} {'step ms':>8} {'1st step s':>10} "
+               f"{'peak RSS MB':>11} {'params MB':>9} thr  runs")
+    for row in rows:
+        impl, param, f, L, W = impl_of[row["name"]]
+        model = f"{param} n={f} {L}x{W}"
+        if "error" in row:
+            click.echo(f"{row['name']:<14} {model:<24} error: {row['error']}")
+            continue
+        click.echo(f"{row['name']:<14} {model:<24} {row['samples_per_s']:>10.0f} {row['step_ms']:>8.1f} "
+                   f"{row['first_step_s']:>10.2f} {row['peak_rss_mb']:>11.0f} {row['param_mb']:>9.1f} "
+                   f"{row['threads']:>3}  {row['all_samples_per_s']}")
+    by = {r["name"]: r for r in rows if "error" not in r}
+    for ours, peer_name in (("lgn-iwp2", "tlx-iwp2"), ("lgn-original", "tlx-original"), ("lgn-iwp6", "tlx-iwp6")):
+        if ours in by and peer_name in by:
+            click.echo(f"ratio {ours} / {peer_name}: {by[ours]['samples_per_s'] / by[peer_name]['samples_per_s']:.2f}x")
+    if json_out:
+        from lgn_hw.atomic import write_json_atomic
+
+        write_json_atomic(json_out, {"batch": BATCH, "rounds": rounds, "steps": steps, "rows": rows,
+                                     "raw": results})
+
+
+worker_fn = worker
+
+if __name__ == "__main__":
+    main()
