@@ -1,0 +1,96 @@
+"""The ``lgn-hw run`` (classify samples on a board over its UART) and ``lgn-hw boards`` commands.
+
+``run --port /dev/ttyUSB1`` talks to a board flashed with ``lgn-hw build``; ``run --port sim``
+talks to the Amaranth simulation of the same wrapper and core, so the host side can be tried (and
+is tested) without hardware. Every answer is compared with ``Netlist.evaluate``; a board that runs
+a different netlist is detected from its digest before any sample is sent.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from lgn_hw import DEFAULT_NETLIST
+
+__all__ = ["run_command", "boards_command"]
+
+
+@click.command("run")
+@click.option("--port", required=True, help="Serial port (e.g. /dev/ttyUSB1), or `sim`.")
+@click.option("--baud", type=click.IntRange(min=1200), default=115200, show_default=True)
+@click.option("--netlist", "netlist_path", type=click.Path(dir_okay=False),
+              default=DEFAULT_NETLIST, show_default=True)
+@click.option("--dataset", default=None,
+              help="Classify this dataset's test split [default: the netlist's meta.dataset; "
+                   "random inputs if none].")
+@click.option("--data-root", type=click.Path(file_okay=False), default=None)
+@click.option("-n", "--samples", type=click.IntRange(min=1), default=None,
+              help="At most N samples (default: all test samples, or 100 random).")
+@click.option("--pipeline-every", type=click.IntRange(min=1), default=None,
+              help="For --port sim: simulate a pipelined core.")
+def run_command(port, baud, netlist_path, dataset, data_root, samples, pipeline_every):
+    """Classify samples on a board (or its simulation) and compare with Netlist.evaluate."""
+    import numpy as np
+
+    from flows.design import DesignError, load_netlist
+    from rtl.vectors import make_vectors, random_inputs
+
+    from .host import BoardClient, open_port, run_vectors
+    from .protocol import ProtocolError, netlist_digest
+
+    try:
+        net = load_netlist(netlist_path)
+        labels = None
+        name = dataset or (net.meta or {}).get("dataset")
+        if name and net.encoding is not None:
+            from lgn_hw.datasets import DatasetError, load
+            try:
+                ds = load(name, data_root)
+            except DatasetError as e:
+                raise click.ClickException(str(e)) from None
+            x = ds.x_test[:samples] if samples else ds.x_test
+            bits, labels = net.encoding.encode(x), ds.y_test[:len(x)]
+        else:
+            bits = random_inputs(net, samples or 100, 0, raw_inputs=False)
+        vec = make_vectors(net, np.asarray(bits, np.uint8), raw_inputs=False)
+        ser = open_port(port, baud, net, pipeline_every=pipeline_every)
+        try:
+            client = BoardClient(ser)
+            geometry, digest = client.info()
+            if digest != netlist_digest(net):
+                raise click.ClickException(
+                    f"the board runs a different netlist (digest {digest.hex()}, "
+                    f"{netlist_path} has {netlist_digest(net).hex()}); rebuild and flash it")
+            click.echo(f"board: {geometry.payload_bytes} payload bytes, {geometry.classes} "
+                       f"classes, digest {digest.hex()} matches {netlist_path}")
+            res = run_vectors(client, vec, labels, progress=True)
+        finally:
+            ser.close()
+    except (DesignError, ProtocolError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{res.n - len(res.mismatches)}/{res.n} answers equal Netlist.evaluate "
+               f"({res.rate:.1f} samples/s over the link)")
+    for i, ec, ecs, gc, gcs in res.mismatches[:5]:
+        click.echo(f"  sample {i}: expected class {ec} counts {ecs}, board said {gc} {gcs}")
+    if res.correct is not None:
+        click.echo(f"accuracy on {name}: {res.correct / res.n:.4f} ({res.correct}/{res.n})")
+    if res.mismatches:
+        raise click.ClickException(f"{len(res.mismatches)} answers differ from Netlist.evaluate")
+
+
+@click.command("boards")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def boards_command(as_json):
+    """List the boards and board-less targets that `lgn-hw build --board` accepts."""
+    from .registry import list_boards
+    rows = list_boards()
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    for r in rows:
+        alias = f" (= {', '.join(r['aliases'])})" if r["aliases"] else ""
+        kind = "synthesis only" if r["synth_only"] else "bitstream"
+        click.echo(f"{r['name']:<18}{alias:<18} {r['device']:<18} {r['clock_mhz']:>6g} MHz  "
+                   f"{kind:<15} {r['description']}")
