@@ -1,0 +1,24 @@
+"""flows.devices: target names resolve to parts with capacities."""
+
+import pytest
+
+from flows.devices import DeviceError, resolve_target
+
+
+def test_family_defaults():
+    assert resolve_target("ice40").name == "ice40-up5k-sg48"
+    assert resolve_target("ECP5").capacity["lut"] == 83640
+    xc7 = resolve_target("xc7")
+    assert xc7.lut_k == 6 and not xc7.has_pnr
+
+
+def test_generic_lut():
+    d = resolve_target("lut6")
+    assert d.family == "generic" and d.lut_k == 6
+    with pytest.raises(DeviceError, match="2..8"):
+        resolve_target("lut9")
+
+
+def test_unknown():
+    with pytest.raises(DeviceError, match="unknown target 'gowin'.*ice40"):
+        resolve_target("gowin")

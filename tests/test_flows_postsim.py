@@ -1,0 +1,38 @@
+"""flows.postsim: synthesised netlists simulate equal to Netlist.evaluate; a mutant does not."""
+
+import pytest
+
+from flows.design import core_design
+from flows.devices import resolve_target
+from flows.equiv import write_mutant
+from flows.postsim import postsim
+from flows.synth import synthesize
+from lgn_hw.netlist import random_netlist
+from rtl.vectors import make_vectors, random_inputs
+
+
+@pytest.mark.parametrize("target,every", [("ice40", None), ("ice40", 1), ("xc7", None),
+                                          ("lut4", None)])
+def test_postsim_matches_evaluate(tmp_path, target, every):
+    net = random_netlist(5, 24, [30, 24], 4, 3, skip=True)
+    vec = make_vectors(net, random_inputs(net, 200, 0, raw_inputs=False), raw_inputs=False)
+    res = postsim(core_design(net, pipeline_every=every), resolve_target(target), vec, tmp_path)
+    assert res.n == 200 and res.ok, res.details()
+
+
+@pytest.mark.slow
+def test_postsim_ecp5(tmp_path):
+    net = random_netlist(5, 24, [30, 24], 4, 3)
+    vec = make_vectors(net, random_inputs(net, 200, 0, raw_inputs=False), raw_inputs=False)
+    assert postsim(core_design(net), resolve_target("ecp5"), vec, tmp_path).ok
+
+
+def test_mutant_is_caught(tmp_path):
+    net = random_netlist(6, 24, [30, 24], 4, 3)
+    d = core_design(net)
+    dev = resolve_target("ice40")
+    vec = make_vectors(net, random_inputs(net, 200, 0, raw_inputs=False), raw_inputs=False)
+    s = synthesize(d.sources, d.top, dev, tmp_path / "s")
+    bad = write_mutant(s.netlist_verilog, tmp_path / "mut.v")
+    res = postsim(d, dev, vec, tmp_path / "m", synth_v=bad)
+    assert res.n_mismatch > 0

@@ -1,0 +1,38 @@
+"""flows.report: JSON/Markdown/PNG from real synthesis results; load errors."""
+
+import json
+
+import pytest
+
+from flows.design import core_design
+from flows.devices import resolve_target
+from flows.report import ReportError, load_report, make_report, write_report
+from flows.synth import synthesize
+from lgn_hw.netlist import random_netlist
+
+
+def test_report_files(tmp_path):
+    net = random_netlist(2, 16, [20, 12], 4, 3)
+    d = core_design(net)
+    dev = resolve_target("ice40")
+    flat = synthesize(d.sources, d.top, dev, tmp_path / "f")
+    hier = synthesize(d.sources, d.top, dev, tmp_path / "h", keep_hierarchy=True)
+    rep = make_report(design=d.summary(), device=dev, flat=flat, hier=hier,
+                      tools={"yosys": "x"}, seconds={"total": 1.0})
+    paths = write_report(rep, tmp_path / "r")
+    back = json.loads(paths["json"].read_text())
+    assert back["resources"]["lut"] == flat.resources["lut"]
+    assert back["utilisation"]["lut"]["available"] == 5280
+    assert [r["gates"] for r in back["layers"]] == d.sidecar["layer_widths"]
+    md = paths["md"].read_text()
+    assert f"| lut | {flat.resources['lut']:,} | 5,280 |" in md and "layer0" in md
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert load_report(tmp_path / "r")["format"] == "lgn-hw-report"
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(ReportError, match="no report here"):
+        load_report(tmp_path)
+    (tmp_path / "report.json").write_text("{}")
+    with pytest.raises(ReportError, match="not an lgn-hw report"):
+        load_report(tmp_path)
