@@ -1,0 +1,31 @@
+"""boards.cli: lgn-hw run against the simulated board; lgn-hw boards."""
+
+from click.testing import CliRunner
+
+from boards.cli import boards_command, run_command
+from lgn_hw.netlist import random_netlist
+
+
+def test_run_sim(tmp_path):
+    net = random_netlist(7, 16, [12, 9], 2, 3)
+    path = tmp_path / "n.json"
+    net.save(path)
+    r = CliRunner().invoke(run_command, ["--port", "sim", "--netlist", str(path), "-n", "10"])
+    assert r.exit_code == 0, r.output
+    assert "10/10 answers equal Netlist.evaluate" in r.output
+
+
+def test_run_errors(tmp_path):
+    r = CliRunner().invoke(run_command, ["--port", "/dev/nonexistent-tty", "--netlist",
+                                         str(tmp_path / "missing.json")])
+    assert r.exit_code != 0 and "not found" in r.output and "Traceback" not in r.output
+    net = random_netlist(7, 16, [12, 9], 2, 3)
+    net.save(tmp_path / "n.json")
+    r = CliRunner().invoke(run_command, ["--port", "/dev/nonexistent-tty", "--netlist",
+                                         str(tmp_path / "n.json")])
+    assert r.exit_code != 0 and "cannot open serial port" in r.output
+
+
+def test_boards_lists():
+    r = CliRunner().invoke(boards_command, [])
+    assert r.exit_code == 0 and "icebreaker" in r.output and "(= ice40" in r.output
