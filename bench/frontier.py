@@ -1,0 +1,350 @@
+"""The accuracy-versus-LUTs frontier: train, discretize, simulate, synthesise and report a sweep.
+
+Each frontier point is a real build, made with the project's own stages:
+
+1. ``train`` (``train.config.resolve`` + ``train.loop.train``): the netlist, metrics and curves in
+   ``<work>/<point>/train/`` (reused when a finished run with the identical config is there);
+2. ``lgn-hw sim NETLIST --dataset D --simulator iverilog``: the core's Verilog against
+   ``Netlist.evaluate`` on the test set (``sim_limit`` samples where the full set is too slow);
+3. ``flows.flow.synth_flow`` for Xilinx 7-series (``synth_xilinx``, LUT6): the core with the
+   hardware input encoder (raw features in), logic, popcounts and argmax -> ``<point>/xc7/``;
+4. ``boards.build.build_board`` for the iCEBreaker (iCE40 UP5K): the core inside the UART wrapper,
+   placed and routed, bitstream, Fmax -> ``<point>/ice40/`` (a design that does not fit is recorded
+   as such, with nextpnr's figures).
+
+Accuracy is the discretized netlist's test accuracy, recomputed here with ``Netlist.evaluate``
+and checked against the training run's own figure. The summary (JSON, Markdown table, PNG with the
+published reference points) goes to ``bench/results/frontier_<mode>.*``; the large artefacts
+(netlists, logs, bitstreams) stay under ``--work`` (default ``lgn-out/frontier``, git-ignored).
+
+    python bench/frontier.py --quick                # digits + UCI points, minutes
+    python bench/frontier.py                        # + MNIST points: hours on 2 cores
+    python bench/frontier.py --only mnist-up5k      # one point (reuses its training if done)
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import click
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+UP5K_LUTS = 5280
+#: Published points (accuracy %, LUTs), as stated in their papers; not rebuilt here.
+PUBLISHED = {
+    "lut6": [("PolyLUT-Add (xcvu9p, 625 MHz post-P&R)", 96.0, 14810)],
+    "lut4": [("difflogic-derived Verilog flow (MNIST 20x20)", 96.0, 4480)],
+}
+
+
+@dataclass
+class Point:
+    name: str
+    preset: str
+    overrides: dict = field(default_factory=dict)
+    ice40_raw: bool = True       # iCE40 build takes raw features (hardware encoder) or bits
+    sim_limit: int | None = None  # None: the whole test set
+
+
+POINTS = {
+    "tiny": [Point("monk1-tiny", "monk1", dict(epochs=20, width=[40, 20]))],
+    "quick": [
+        Point("digits", "default", dict(epochs=100)),
+        Point("digits-small", "default", dict(epochs=100, width=[400, 200, 100])),
+        Point("breast-cancer", "breast-cancer"),
+        Point("monk1", "monk1"),
+        Point("monk3", "monk3"),
+    ],
+    "full": [
+        Point("mnist-up5k", "mnist-up5k", dict(epochs=20), ice40_raw=False),
+        Point("mnist-fanin6", "mnist-fanin6", dict(epochs=20), ice40_raw=False,
+              sim_limit=2000),
+        Point("adult", "adult"),
+        Point("breast-cancer", "breast-cancer"),
+        Point("monk1", "monk1"),
+        Point("monk2", "monk2"),
+        Point("monk3", "monk3"),
+        Point("digits", "default"),
+    ],
+}
+
+
+class FrontierError(Exception):
+    """A point cannot be built (bad option, training or tool failure); one-line message."""
+
+
+def resolve_config(point: Point, data_root):
+    from train.config import ConfigError, resolve
+
+    try:
+        return resolve(point.preset, data_root=data_root, device="cpu", **point.overrides)
+    except ConfigError as exc:
+        raise FrontierError(f"{point.name}: {exc}") from None
+
+
+def train_point(point: Point, cfg, train_dir: Path, reuse: bool, progress: bool) -> dict:
+    """Train (or reuse a finished run with the same config); returns ``metrics['final']``."""
+    from train.data import DataError, load_encoded
+    from train.loop import TrainingError, train
+
+    metrics = train_dir / "metrics.json"
+    if reuse and metrics.exists() and (train_dir / "netlist.json").exists():
+        old = json.loads(metrics.read_text())
+        if old.get("config") == cfg.to_dict():
+            return {**old["final"], "reused": True}
+    try:
+        data = load_encoded(cfg.dataset, cfg.data_root, cfg.thresholds, cfg.encoding)
+        return {**train(cfg, data, train_dir, progress=progress), "reused": False}
+    except (DataError, TrainingError) as exc:
+        raise FrontierError(f"{point.name}: {exc}") from None
+
+
+def netlist_accuracy(net, dataset: str, data_root) -> tuple[float, int]:
+    """Discretized test accuracy of ``net`` by ``Netlist.evaluate_raw`` on raw test features."""
+    from lgn_hw.datasets import load
+
+    ds = load(dataset, data_root)
+    _, pred = net.evaluate_raw(ds.x_test)
+    return float((pred == ds.y_test).mean()), int(len(ds.y_test))
+
+
+_MATCH = re.compile(r"(\d+)/(\d+) samples match \((\w+)")
+
+
+def simulate(netlist_path: Path, dataset: str, data_root, raw: bool, limit, log: Path) -> dict:
+    """``lgn-hw sim`` on the test set (Icarus); its output is kept in ``log``."""
+    cmd = [sys.executable, "-m", "lgn_hw.cli", "sim", str(netlist_path), "--dataset", dataset,
+           "--simulator", "iverilog"]
+    if raw:
+        cmd.append("--raw-inputs")
+    if limit:
+        cmd += ["--limit", str(limit)]
+    if data_root:
+        cmd += ["--data-root", str(data_root)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    from lgn_hw.atomic import write_text_atomic
+
+    write_text_atomic(log, f"$ {' '.join(cmd[1:])}\n{proc.stdout}{proc.stderr}")
+    m = _MATCH.search(proc.stdout)
+    if m is None:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise FrontierError(f"lgn-hw sim failed ({tail[0]}) [log: {log}]")
+    return {"command": "lgn-hw " + " ".join(cmd[3:]), "matching": int(m.group(1)),
+            "samples": int(m.group(2)), "simulator": m.group(3), "exit_code": proc.returncode,
+            "raw_inputs": raw, "full_test_set": limit is None, "seconds": round(time.perf_counter() - t0, 1),
+            "log": str(log)}
+
+
+def synth_xc7(net, netlist_path: Path, out: Path, stages: bool) -> dict:
+    from flows.design import core_design
+    from flows.devices import resolve_target
+    from flows.flow import synth_flow
+
+    raw = net.encoding is not None
+    rep = synth_flow(core_design(net, raw_inputs=raw), resolve_target("xc7"), out,
+                     netlist_path=str(netlist_path), hierarchy=stages)
+    return {"luts": rep["resources"]["lut"], "resources": rep["resources"],
+            "stages": {k: v.get("lut", 0) for k, v in (rep["stages"] or {}).items()},
+            "includes": "encoder (raw inputs)" if raw else "no encoder (bit inputs)",
+            "report": str(out / "report.json"), "synth_log": str(out / "flat" / "synth.log")}
+
+
+def build_ice40(net, netlist_path: Path, out: Path, raw: bool, stages: bool) -> dict:
+    from boards.build import BuildError, build_board
+    from boards.registry import resolve_board
+    from flows.pnr import FitError
+
+    try:
+        rep = build_board(net, resolve_board("icebreaker"), out, netlist_path=str(netlist_path),
+                          raw_inputs=raw, hierarchy=stages)
+    except FitError as exc:
+        return {"fits": False, "error": str(exc), "raw_inputs": raw}
+    except BuildError as exc:
+        raise FrontierError(f"iCE40 build failed: {exc}") from None
+    tm = rep["timing"]
+    logic = (rep.get("pnr") or {}).get("utilisation", {}).get("ICESTORM_LC", {})
+    return {"fits": True, "luts": rep["resources"]["lut"], "resources": rep["resources"],
+            "placed_lcs": logic.get("used"), "lcs_available": logic.get("available"),
+            "stages": {k: v.get("lut", 0) for k, v in (rep["stages"] or {}).items()},
+            "fmax_mhz": tm.get("fmax_mhz"), "latency_cycles": tm.get("latency_cycles"),
+            "raw_inputs": raw, "includes": "UART wrapper, " + (
+                "encoder, " if raw else "") + "logic, popcounts, argmax",
+            "bitstream": rep.get("bitstream"), "report": str(out / "report.json")}
+
+
+def run_point(point: Point, work: Path, data_root, *, reuse=True, targets=("xc7", "ice40"),
+              stages=False, progress=True) -> dict:
+    from lgn_hw.atomic import write_json_atomic
+    from lgn_hw.netlist import Netlist
+
+    cfg = resolve_config(point, data_root)
+    root = work / point.name
+    t0 = time.perf_counter()
+    final = train_point(point, cfg, root / "train", reuse, progress)
+    netlist_path = root / "train" / "netlist.json"
+    net = Netlist.load(netlist_path)
+    acc, n_test = netlist_accuracy(net, cfg.dataset, data_root)
+    if abs(acc - final["test_acc_discrete"]) > 1e-12:
+        raise FrontierError(f"{point.name}: Netlist.evaluate_raw gives {acc:.4%}, training "
+                            f"recorded {final['test_acc_discrete']:.4%}")
+    opt, _ = net.optimize()
+    rec = {"name": point.name, "dataset": cfg.dataset, "point": asdict(point),
+           "config": cfg.to_dict(), "gates": int(net.n_gates),
+           "gates_after_optimize": int(opt.n_gates),
+           "fan_in": sorted({layer.fan_in for layer in net.layers}),
+           "widths": [len(layer.tables) for layer in net.layers],
+           "test_acc_discrete": acc, "test_acc_continuous": final["test_acc_continuous"],
+           "n_test": n_test, "training_reused": final["reused"],
+           "train_time_s": final.get("train_time_s"), "netlist": str(netlist_path)}
+    rec["sim"] = simulate(netlist_path, cfg.dataset, data_root, net.encoding is not None,
+                          point.sim_limit, root / "sim.log")
+    if "xc7" in targets:
+        rec["xc7"] = synth_xc7(net, netlist_path, root / "xc7", stages)
+    if "ice40" in targets:
+        rec["ice40"] = build_ice40(net, netlist_path, root / "ice40", point.ice40_raw, stages)
+    rec["seconds"] = round(time.perf_counter() - t0, 1)
+    write_json_atomic(root / "point.json", rec)
+    return rec
+
+
+def markdown(points: list) -> str:
+    rows = ["| point | dataset | gates (after optimise) | fan-in | test acc. (discretized) | "
+            "sim agreement | iCE40 LUT4 (UART design) | fits UP5K | Fmax (MHz) | latency "
+            "(cycles) | 7-series LUT6 (core + encoder) |",
+            "| --- | --- | ---: | --- | ---: | --- | ---: | --- | ---: | ---: | ---: |"]
+    for p in points:
+        ice, x = p.get("ice40") or {}, p.get("xc7") or {}
+        s = p["sim"]
+        sim = f"{s['matching']}/{s['samples']}" + ("" if s["full_test_set"] else " (subset)")
+        fits = ("yes" if ice.get("fits") and ice.get("luts", 0) <= UP5K_LUTS else
+                "no" if ice else "–")
+        rows.append(
+            f"| {p['name']} | {p['dataset']} | {p['gates']:,} ({p['gates_after_optimize']:,}) | "
+            f"{','.join(map(str, p['fan_in']))} | {100 * p['test_acc_discrete']:.2f}% | {sim} | "
+            f"{ice.get('luts', '–') if ice.get('fits', True) else 'does not fit'} | {fits} | "
+            f"{ice.get('fmax_mhz') or '–'} | {ice.get('latency_cycles', '–')} | "
+            f"{x.get('luts', '–')} |")
+    return "\n".join(rows) + "\n"
+
+
+def plot(points: list, title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.2))
+    datasets = sorted({p["dataset"] for p in points})
+    for ax, key, lut in ((axes[0], "ice40", "lut4"), (axes[1], "xc7", "lut6")):
+        for k, ds in enumerate(datasets):
+            pts = [(p[key]["luts"], 100 * p["test_acc_discrete"], p["name"]) for p in points
+                   if p["dataset"] == ds and p.get(key, {}).get("luts") is not None]
+            if pts:
+                ax.scatter([v[0] for v in pts], [v[1] for v in pts], color=f"C{k}", label=ds)
+                for x, y, name in pts:
+                    ax.annotate(name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        for label, acc, luts in PUBLISHED[lut]:
+            ax.scatter([luts], [acc], marker="*", s=140, color="k")
+            ax.annotate(f"{label}: MNIST {acc:.0f}%", (luts, acc), fontsize=7, xytext=(4, -10),
+                        textcoords="offset points")
+        if key == "ice40":
+            ax.axvline(UP5K_LUTS, color="r", ls=":", lw=1)
+            ax.text(UP5K_LUTS, ax.get_ylim()[0], " UP5K: 5,280 LUT4", color="r", fontsize=7,
+                    rotation=90, va="bottom")
+            ax.set_title("iCE40 (UP5K build incl. UART wrapper): LUT4")
+        else:
+            ax.set_title("Xilinx 7-series (synth_xilinx, core incl. encoder): LUT6")
+        ax.set_xscale("log")
+        ax.set_xlabel("total LUTs")
+        ax.set_ylabel("test accuracy, discretized (%)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def write_summary(points: list, mode: str, out: Path) -> dict:
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from lgn_hw.atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
+
+    fig = plot(points, f"accuracy vs LUTs ({mode} sweep)")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    summary = {"mode": mode, "published": PUBLISHED, "up5k_luts": UP5K_LUTS, "points": points,
+               "note": "measured on a 2-core machine shared with other jobs (times are noisy)"}
+    paths = {"json": out / f"frontier_{mode}.json", "md": out / f"frontier_{mode}.md",
+             "png": out / f"frontier_{mode}.png"}
+    write_json_atomic(paths["json"], summary)
+    write_text_atomic(paths["md"], markdown(points))
+    write_bytes_atomic(paths["png"], buf.getvalue())
+    return paths
+
+
+@click.command()
+@click.option("--quick", is_flag=True, help="Digits and UCI points only: minutes.")
+@click.option("--tiny", is_flag=True, help="One tiny point; for tests only.")
+@click.option("--only", multiple=True, help="Run only these point names (repeatable).")
+@click.option("--work", type=click.Path(file_okay=False), default="lgn-out/frontier",
+              show_default=True, help="Artefacts: training runs, sim logs, synthesis, bitstreams.")
+@click.option("--out", type=click.Path(file_okay=False), default=str(RESULTS), show_default=True,
+              help="Where frontier_<mode>.json/.md/.png go.")
+@click.option("--data-root", type=click.Path(file_okay=False), default=None)
+@click.option("--retrain", is_flag=True, help="Train even when a finished identical run exists.")
+@click.option("--targets", default="xc7,ice40", show_default=True, help="Comma-separated subset.")
+@click.option("--stages", is_flag=True, help="Also run hierarchical synthesis (per-stage LUTs).")
+@click.option("--threads", type=int, default=None, help="torch CPU threads.")
+def main(quick, tiny, only, work, out, data_root, retrain, targets, stages, threads):
+    """Train, build and report the accuracy-vs-LUTs frontier."""
+    mode = "tiny" if tiny else "quick" if quick else "full"
+    points = POINTS[mode]
+    if only:
+        unknown = set(only) - {p.name for p in points}
+        if unknown:
+            raise click.UsageError(f"unknown point(s) {', '.join(sorted(unknown))} in {mode} "
+                                   f"mode; known: {', '.join(p.name for p in points)}")
+        points = [p for p in points if p.name in only]
+    tset = tuple(t.strip() for t in targets.split(",") if t.strip())
+    bad = set(tset) - {"xc7", "ice40"}
+    if bad:
+        raise click.UsageError(f"--targets: unknown {', '.join(sorted(bad))} (use xc7, ice40)")
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, threads))
+    if data_root:
+        os.environ["LGN_HW_DATA"] = str(Path(data_root).resolve())
+    done = []
+    for point in points:
+        click.echo(f"[{point.name}] ...", err=True)
+        try:
+            rec = run_point(point, Path(work), data_root, reuse=not retrain, targets=tset,
+                            stages=stages)
+        except FrontierError as exc:
+            raise click.ClickException(str(exc)) from None
+        done.append(rec)
+        ice = rec.get("ice40") or {}
+        click.echo(f"[{point.name}] {100 * rec['test_acc_discrete']:.2f}% discretized; sim "
+                   f"{rec['sim']['matching']}/{rec['sim']['samples']}; iCE40 "
+                   f"{ice.get('luts', 'does not fit' if ice else '-')} LUT4, Fmax "
+                   f"{ice.get('fmax_mhz')} MHz; xc7 {(rec.get('xc7') or {}).get('luts', '-')} LUT6 "
+                   f"({rec['seconds']:.0f} s)", err=True)
+    paths = write_summary(done, mode if not only else f"{mode}-{'-'.join(only)}", Path(out))
+    click.echo(markdown(done))
+    click.echo(f"wrote {paths['json']}, {paths['md']}, {paths['png']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
