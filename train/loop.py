@@ -142,7 +142,13 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
     out.mkdir(parents=True, exist_ok=True)
     outputs.write_json(out / outputs.CONFIG, cfg.to_dict())
 
+    wall_base, session_t0 = run.get("wall", 0.0), time.perf_counter()
+
+    def wall() -> float:
+        return wall_base + time.perf_counter() - session_t0
+
     def checkpoint():
+        run["wall"] = wall()
         outputs.save_checkpoint(out / outputs.CHECKPOINT, {
             "config": cfg.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(),
             "rng_torch": torch.get_rng_state(), "step": step, "epoch": step / spe,
@@ -189,7 +195,7 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
                 rec, _ = evaluate(model, cfg, data, device)
                 rec = {"epoch": math.ceil(step / spe), "step": step,
                        "train_loss": run["loss_sum"] / max(1, run["loss_n"]), **rec,
-                       "train_time_s": run["train_time"],
+                       "train_time_s": run["train_time"], "wall_time_s": wall(),
                        "samples_per_s": run["samples"] / max(run["train_time"], 1e-9)}
                 if run["grad_sq"] is not None:
                     steps_in_epoch = step - (math.ceil(step / spe) - 1) * spe
@@ -205,6 +211,7 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
     finally:
         stop.restore()
         bar.close()
+    run["wall"] = wall()
     return finish(model, cfg, data, device, out, history, run)
 
 
@@ -215,7 +222,7 @@ def finish(model, cfg, data, device, out: Path, history: list, run: dict) -> dic
     final = {**rec, "epochs": history[-1]["epoch"] if history else 0,
              "steps": history[-1]["step"] if history else 0,
              "train_loss": history[-1]["train_loss"] if history else None,
-             "train_time_s": run["train_time"],
+             "train_time_s": run["train_time"], "wall_time_s": run["wall"],
              "samples_per_s": run["samples"] / max(run["train_time"], 1e-9),
              "threads": torch.get_num_threads(), "device": str(device),
              "gates": int(model.n_gates), "gates_per_layer": model.widths,

@@ -1,0 +1,118 @@
+"""train.loop: outputs and metrics, exact resume after an interruption, divergence and resume
+errors."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lgn_hw.netlist import Netlist
+from train.config import resolve
+from train.data import load_encoded
+from train.loop import TrainingError, epoch_order, train
+
+SMALL = dict(width="60,40", fan_in="4,3", epochs=3, batch_size=128, seed=4)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_encoded("digits", thresholds=2)
+
+
+def _netlist_key(path):
+    d = json.loads(path.read_text())
+    return d["layers"], d["head"], d["encoding"]
+
+
+def test_outputs_and_metrics(tmp_path, digits):
+    cfg = resolve(thresholds=2, grad_norms=True, **SMALL)
+    final = train(cfg, digits, tmp_path, progress=False)
+    for f in ("netlist.json", "metrics.json", "checkpoint.pt", "config.json", "curves.png"):
+        assert (tmp_path / f).stat().st_size > 0
+    assert not list(tmp_path.glob(".*tmp*"))  # atomic writes leave no temporaries
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert len(m["epochs"]) == 3
+    e = m["epochs"][-1]
+    for k in ("train_loss", "test_acc_continuous", "test_acc_discrete", "discretization_gap",
+              "wall_time_s", "samples_per_s", "grad_norm_per_layer"):
+        assert k in e, k
+    assert len(e["grad_norm_per_layer"]) == 2 and all(g > 0 for g in e["grad_norm_per_layer"])
+    f = m["final"]
+    assert f["gates"] == 100 and f["gates_per_layer"] == [60, 40]
+    assert f["torch_eval_matches_netlist"] is True
+    assert abs(sum(f["gate_kinds"]["overall"].values()) - 1) < 1e-9
+    net = Netlist.load(tmp_path / "netlist.json")
+    _, pred = net.evaluate_raw(digits.x_test)
+    assert float((pred == digits.y_test.numpy()).mean()) == pytest.approx(f["test_acc_discrete"])
+    assert net.meta["dataset"] == "digits" and net.meta["config"]["width"] == [60, 40]
+    assert json.loads((tmp_path / "config.json").read_text())["fan_in"] == [4, 3]
+    assert final["test_acc_discrete"] == f["test_acc_discrete"]
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_resume_after_interruption_gives_same_netlist(tmp_path, digits):
+    cfg = resolve(thresholds=2, **SMALL)
+    full = tmp_path / "full"
+    train(cfg, digits, full, progress=False)
+
+    part = tmp_path / "part"
+
+    def interrupt(step):
+        if step == 17:  # mid-epoch (12 steps per epoch)
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingError, match=r"interrupted at step 17/36; checkpoint saved"):
+        train(cfg, digits, part, progress=False, step_hook=interrupt)
+    assert not (part / "netlist.json").exists()
+    assert torch.load(part / "checkpoint.pt", weights_only=False)["step"] == 17
+    train(cfg, digits, part, resume=True, progress=False)
+    assert _netlist_key(part / "netlist.json") == _netlist_key(full / "netlist.json")
+    mf = json.loads((full / "metrics.json").read_text())["epochs"]
+    mp = json.loads((part / "metrics.json").read_text())["epochs"]
+    assert [e["train_loss"] for e in mf] == [e["train_loss"] for e in mp]
+
+
+def test_resume_extends_training(tmp_path, digits):
+    two = resolve(thresholds=2, **{**SMALL, "epochs": 2})
+    three = resolve(thresholds=2, **SMALL)
+    train(two, digits, tmp_path / "a", progress=False)
+    train(three, digits, tmp_path / "a", resume=True, progress=False)
+    train(three, digits, tmp_path / "b", progress=False)
+    assert _netlist_key(tmp_path / "a" / "netlist.json") == _netlist_key(tmp_path / "b" / "netlist.json")
+
+
+def test_resume_errors(tmp_path, digits):
+    cfg = resolve(thresholds=2, **SMALL)
+    with pytest.raises(TrainingError, match="--resume: no checkpoint at"):
+        train(cfg, digits, tmp_path, resume=True, progress=False)
+    train(resolve(thresholds=2, **{**SMALL, "epochs": 1}), digits, tmp_path, progress=False)
+    other = resolve(thresholds=2, **{**SMALL, "lr": 0.5})
+    with pytest.raises(TrainingError, match=r"trained with different settings \(lr\)"):
+        train(other, digits, tmp_path, resume=True, progress=False)
+
+
+def test_divergence_is_reported(tmp_path, digits, monkeypatch):
+    import train.loop as loop
+
+    real = torch.nn.functional.cross_entropy
+    calls = []
+
+    def diverging(logits, y):  # the loss turns NaN at step 20, as a diverging run's would
+        calls.append(1)
+        loss = real(logits, y)
+        return loss * float("nan") if len(calls) > 20 else loss
+
+    monkeypatch.setattr(loop.torch.nn.functional, "cross_entropy", diverging)
+    cfg = resolve(thresholds=2, **SMALL)
+    with pytest.raises(TrainingError, match=r"training diverged: loss is nan at step 20 \(epoch 2\); "
+                                            r"try a lower --lr \(last good checkpoint: .*checkpoint.pt\)"):
+        train(cfg, digits, tmp_path, progress=False)
+    assert not (tmp_path / "netlist.json").exists() and not (tmp_path / "metrics.json").exists()
+
+
+def test_epoch_order_depends_on_seed_and_epoch_only():
+    a = epoch_order(1, 5, 100)
+    assert torch.equal(a, epoch_order(1, 5, 100))
+    assert sorted(a.tolist()) == list(range(100))
+    assert not torch.equal(a, epoch_order(1, 6, 100)) and not torch.equal(a, epoch_order(2, 5, 100))
+    assert np.unique(a.numpy()).size == 100
