@@ -266,7 +266,8 @@ def plot(points: list, title: str):
         ax.set_xlabel("total LUTs")
         ax.set_ylabel("test accuracy, discretized (%)")
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7, loc="lower right")
+        if ax.get_legend_handles_labels()[1]:
+            ax.legend(fontsize=7, loc="lower right")
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -1,0 +1,96 @@
+"""Tests for bench/frontier.py: a tiny point built for real (train, ``lgn-hw sim`` on the whole test
+set, 7-series synthesis; the iCE40 UART build in the slow test) whose summary numbers equal the
+reports and logs they came from and an independent recomputation of the accuracy; one-line errors
+for bad options."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+FRONTIER = Path(__file__).resolve().parents[1] / "bench" / "frontier.py"
+_spec = importlib.util.spec_from_file_location("lgn_bench_frontier", FRONTIER)
+frontier = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = frontier  # dataclasses look their module up there
+_spec.loader.exec_module(frontier)
+
+
+def build_tiny(tmp_path, data_root, targets):
+    work, out = tmp_path / "work", tmp_path / "out"
+    res = CliRunner().invoke(frontier.main, [
+        "--tiny", "--work", str(work), "--out", str(out), "--data-root", str(data_root),
+        "--targets", targets, "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "frontier_tiny.json").read_text())
+    assert (out / "frontier_tiny.png").read_bytes()[:4] == b"\x89PNG"
+    (point,) = summary["points"]
+    assert point == json.loads((work / "monk1-tiny" / "point.json").read_text())
+    return point, work / "monk1-tiny", (out / "frontier_tiny.md").read_text()
+
+
+def check_common(point, root, data_root):
+    from lgn_hw.datasets import load
+    from lgn_hw.netlist import Netlist
+
+    net = Netlist.load(point["netlist"])
+    ds = load("monk1", data_root)
+    _, pred = net.evaluate_raw(ds.x_test)
+    assert point["test_acc_discrete"] == float(np.mean(pred == ds.y_test))
+    metrics = json.loads((root / "train" / "metrics.json").read_text())
+    assert metrics["final"]["test_acc_discrete"] == point["test_acc_discrete"]
+    assert point["gates"] == net.n_gates == sum(point["widths"])
+    # lgn-hw sim: every test sample, all matching, and the log says so
+    sim = point["sim"]
+    assert sim["samples"] == len(ds.y_test) == point["n_test"] and sim["full_test_set"]
+    assert sim["matching"] == sim["samples"] and sim["exit_code"] == 0
+    assert f"{sim['samples']}/{sim['samples']} samples match (iverilog" in Path(sim["log"]).read_text()
+
+
+def test_tiny_point_xc7(tmp_path, data_root):
+    point, root, md = build_tiny(tmp_path, data_root, "xc7")
+    check_common(point, root, data_root)
+    rep = json.loads(Path(point["xc7"]["report"]).read_text())
+    assert point["xc7"]["luts"] == rep["resources"]["lut"] > 0
+    assert rep["target"]["family"] == "xc7" and rep["design"]["raw_inputs"] is True
+    assert Path(point["xc7"]["synth_log"]).exists()
+    assert "ice40" not in point
+    row = next(line for line in md.splitlines() if line.startswith("| monk1-tiny"))
+    assert f"| {point['xc7']['luts']} |" in row and f"{100 * point['test_acc_discrete']:.2f}%" in row
+
+
+@pytest.mark.slow
+def test_tiny_point_ice40_and_reuse(tmp_path, data_root):
+    point, root, _ = build_tiny(tmp_path, data_root, "ice40")
+    check_common(point, root, data_root)
+    ice = point["ice40"]
+    rep = json.loads(Path(ice["report"]).read_text())
+    assert ice["fits"] and ice["luts"] == rep["resources"]["lut"] > 0
+    assert ice["fmax_mhz"] == rep["timing"]["fmax_mhz"] > 0
+    assert Path(ice["bitstream"]).stat().st_size > 0
+    assert ice["placed_lcs"] == rep["pnr"]["utilisation"]["ICESTORM_LC"]["used"]
+    # a second run reuses the finished training with the identical config
+    point2, _, _ = build_tiny(tmp_path, data_root, "ice40")
+    assert point2["training_reused"] and not point["training_reused"]
+    assert point2["test_acc_discrete"] == point["test_acc_discrete"]
+
+
+def test_markdown_marks_subset_and_no_fit():
+    p = {"name": "p", "dataset": "mnist", "gates": 10, "gates_after_optimize": 8, "fan_in": [4],
+         "test_acc_discrete": 0.5, "sim": {"matching": 5, "samples": 5, "full_test_set": False},
+         "ice40": {"fits": False, "error": "does not fit"}, "xc7": {"luts": 7}}
+    row = frontier.markdown([p]).splitlines()[-1]
+    assert "5/5 (subset)" in row and "does not fit" in row and "| no |" in row and "| 7 |" in row
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--tiny", "--only", "nope"], "unknown point(s) nope in tiny mode; known: monk1-tiny"),
+    (["--tiny", "--targets", "vivado"], "--targets: unknown vivado (use xc7, ice40)"),
+])
+def test_bad_options_one_line(tmp_path, args, msg):
+    res = CliRunner().invoke(frontier.main, [*args, "--work", str(tmp_path)])
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines()[-1] == f"Error: {msg}"
