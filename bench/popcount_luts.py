@@ -44,7 +44,7 @@ def synthesise(classes: int, bits: int, strategy: str, family: str) -> dict:
     """Cell counts of a GroupSum (``classes`` groups of ``bits`` distinct signals)."""
     groups = [list(range(c * bits, (c + 1) * bits)) for c in range(classes)]
     gs = GroupSum(groups, [0] * classes, strategy=strategy)
-    text = rtlil.convert(gs, name="top", ports=[gs.i, gs.counts.as_value()])
+    text = rtlil.convert(gs, name="top", ports=[*gs.i, gs.counts.as_value()])
     with tempfile.TemporaryDirectory(prefix="lgn_pc_") as work:
         Path(work, "top.il").write_text(text)
         start = time.perf_counter()

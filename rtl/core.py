@@ -15,7 +15,7 @@ belongs to the same sample.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Value
+from amaranth.hdl import Module, Value
 from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
@@ -108,14 +108,13 @@ class LGNCore(wiring.Component):
         for li, lm in enumerate(self.layer_modules):
             m.submodules[f"layer{li}"] = lm
             here = level_stage(li + 1, self.pipeline_every)
-            m.d.comb += lm.i.eq(Cat(*(delays.at(wires[s], stage[s], here) for s in lm.reads)))
-            wires.extend(lm.o[g] for g in range(lm.n_gates))
+            lm.attach(delays.at(wires[s], stage[s], here) for s in lm.reads)
+            wires.extend(lm.o)
             stage.extend([here] * lm.n_gates)
         gs, am = self.groupsum, self.argmax
         m.submodules.groupsum = gs
         m.submodules.argmax = am
-        m.d.comb += gs.i.eq(Cat(*(delays.at(wires[s], stage[s], self.head_stage)
-                                  for s in gs.reads)))
+        gs.attach(delays.at(wires[s], stage[s], self.head_stage) for s in gs.reads)
         m.d.comb += am.counts.eq(gs.counts)
         out = am.latency + self.extra_stage
         m.d.comb += self.counts.eq(delays.at(gs.counts.as_value(), 0, out))

@@ -18,7 +18,8 @@ __all__ = ["GroupSum"]
 
 
 class GroupSum(Elaboratable):
-    """Input ``i`` holds the distinct signals ``reads`` (sorted global indices); output ``counts``."""
+    """Inputs ``i``: one 1-bit port per distinct signal read (``reads``, sorted global indices);
+    output ``counts``."""
 
     def __init__(self, groups, offsets, *, strategy: str = DEFAULT, every=None):
         self._MustUse__silence = True  # no warning when the arguments are rejected
@@ -34,15 +35,21 @@ class GroupSum(Elaboratable):
         self.popcounts = [Popcount(len(g), o, width=self.width, strategy=strategy, every=every)
                           for g, o in zip(self.groups, self.offsets)]
         self.latency = max(p.latency for p in self.popcounts)
-        self.i = Signal(max(1, len(self.reads)), name="i")
+        self.i = [Signal(name=f"s{s}") for s in self.reads]  # 1-bit ports: see rtl.layer
         self.counts = Signal(ArrayLayout(self.width, self.classes), name="counts")
+
+    def attach(self, sources):
+        """Read the signals ``reads`` straight from ``sources`` (see ``LutLayer.attach``)."""
+        sources = list(sources)
+        if len(sources) != len(self.reads):
+            raise ValueError(f"expected {len(self.reads)} sources, got {len(sources)}")
+        self.i = sources
 
     def elaborate(self, platform):
         m = Module()
         delays = Delays(m, "gs")
         for c, (group, pc) in enumerate(zip(self.groups, self.popcounts)):
             m.submodules[f"popcount{c}"] = pc
-            for k, s in enumerate(group):
-                m.d.comb += pc.i[k].eq(self.i[self._local[s]])
+            pc.i = [self.i[self._local[s]] for s in group]  # read the sources directly
             m.d.comb += self.counts[c].eq(delays.at(pc.o, pc.latency, self.latency))
         return m

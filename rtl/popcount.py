@@ -70,7 +70,7 @@ class Popcount(Elaboratable):
             raise ValueError(f"width {self.width} cannot hold {self.n + self.offset}")
         self.strategy = strategy
         self.every = check_every(every)
-        self.i = Signal(max(1, self.n), name="i")
+        self.i = [Signal(name=f"b{k}") for k in range(self.n)]  # 1-bit ports: see rtl.layer
         self.o = Signal(self.width, name="o")
         scratch = Module()  # a dry run of the structure, to know its depth before elaboration
         scratch._MustUse__silence = True

@@ -26,7 +26,8 @@ def test_counts(strategy, every):
 
     async def tb(ctx):
         for t in range(len(words) + gs.latency):
-            ctx.set(gs.i, words[t] if t < len(words) else 0)
+            for k, bit in enumerate(gs.i):
+                ctx.set(bit, (words[t] >> k) & 1 if t < len(words) else 0)
             if t >= gs.latency:
                 v = ctx.get(port)
                 got.append([(v >> (5 * c)) & 31 for c in range(5)])

@@ -42,8 +42,9 @@ def test_layer_exhaustive(n):
 
     async def tb(ctx):
         for row in x:
-            ctx.set(layer.i, sum(int(row[s]) << j for j, s in enumerate(local)))
-            got.append(ctx.get(layer.o))
+            for port, s in zip(layer.i, local):
+                ctx.set(port, int(row[s]))
+            got.append(sum(ctx.get(o) << k for k, o in enumerate(layer.o)))
 
     sim = Simulator(layer)
     sim.add_testbench(tb)

@@ -7,18 +7,23 @@ from amaranth.sim import Simulator
 from rtl.popcount import DEFAULT, STRATEGIES, Popcount, count_width, popcount_levels
 
 
+def _set(ctx, pc, word):
+    for k, port in enumerate(pc.i):
+        ctx.set(port, (word >> k) & 1)
+
+
 def _simulate(pc, inputs):
     """Outputs of ``pc`` for each input word (pipelined: one word per clock)."""
     got = []
 
     async def comb(ctx):
         for x in inputs:
-            ctx.set(pc.i, x)
+            _set(ctx, pc, x)
             got.append(ctx.get(pc.o))
 
     async def pipe(ctx):
         for t in range(len(inputs) + pc.latency):
-            ctx.set(pc.i, inputs[t] if t < len(inputs) else 0)
+            _set(ctx, pc, inputs[t] if t < len(inputs) else 0)
             if t >= pc.latency:
                 got.append(ctx.get(pc.o))
             await ctx.tick()
