@@ -112,10 +112,10 @@ def main(classes, bits, families, strategies, out):
             raise click.UsageError(f"unknown strategy {s!r} (known: {', '.join(STRATEGIES)})")
     jobs = [(b, f, s) for b in sizes for f in fams for s in strats]
     rows = []
+    out = Path(out)
     for b, f, s in tqdm(jobs, desc="yosys", unit="run"):
         rows.append(synthesise(classes, b, s, f))
-    out = Path(out)
-    write_json_atomic(out / "popcount_luts.json", rows)
+        write_json_atomic(out / "popcount_luts.json", rows)  # partial results survive a crash
     plot(rows, out / "popcount_luts.png")
     click.echo(f"| family | bits/class | strategy | LUTs | carry cells | LUTs/bit | yosys s |")
     click.echo("| --- | --- | --- | --- | --- | --- | --- |")

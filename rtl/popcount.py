@@ -35,6 +35,15 @@ while _DADDA[-1] < 1 << 20:
     _DADDA.append(_DADDA[-1] * 3 // 2)
 
 
+def _balanced_sum(xs):
+    """``sum(xs)`` as a balanced expression (a linear chain of 800 terms overflows Python's
+    recursion limit in Amaranth's transformers); Yosys still sees one adder expression."""
+    xs = list(xs)
+    while len(xs) > 1:
+        xs = [xs[i] + xs[i + 1] if i + 1 < len(xs) else xs[i] for i in range(0, len(xs), 2)]
+    return xs[0]
+
+
 def count_width(max_value: int) -> int:
     """Bits needed for counts up to ``max_value`` (at least 1)."""
     return max(1, int(max_value).bit_length())
@@ -120,7 +129,7 @@ class Popcount(Elaboratable):
     def _build_behavioural(self, m, bits):
         if self.n == 1 and not self.offset:
             return bits[0]
-        sig = self._node(m, self.width, lambda *xs: reduce(add, xs) + self.offset, bits, 1)
+        sig = self._node(m, self.width, lambda *xs: _balanced_sum(xs) + self.offset, bits, 1)
         return sig, 1
 
     def _tree(self, m, leaves, spare):

@@ -2,19 +2,20 @@
 
 import numpy as np
 import pytest
+from amaranth.hdl import Signal
 from amaranth.sim import Simulator
 
 from rtl.popcount import DEFAULT, STRATEGIES, Popcount, count_width, popcount_levels
 
 
-def _set(ctx, pc, word):
-    for k, port in enumerate(pc.i):
-        ctx.set(port, (word >> k) & 1)
-
-
 def _simulate(pc, inputs):
     """Outputs of ``pc`` for each input word (pipelined: one word per clock)."""
     got = []
+    word = Signal(max(1, pc.n))
+    pc.i = [word[k] for k in range(pc.n)]  # one vector to drive: one settle per sample
+
+    def _set(ctx, pc, value):
+        ctx.set(word, value)
 
     async def comb(ctx):
         for x in inputs:
@@ -85,3 +86,13 @@ def test_a_wrong_count_would_be_seen():
     pc = Popcount(9, 0)
     words = list(range(0, 512, 3))
     assert _simulate(pc, words) != [bin(w & 0xFF).count("1") for w in words]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_wide_group(strategy):
+    # 1000 bits: deep structures must still build (a linear 1000-term sum once hit Python's
+    # recursion limit) and count exactly
+    rng = np.random.default_rng(7)
+    pc = Popcount(1000, 3, strategy=strategy)
+    words = _words(1000, rng, limit=12)
+    assert _simulate(pc, words) == [bin(w).count("1") + 3 for w in words]
