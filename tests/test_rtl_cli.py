@@ -80,3 +80,25 @@ def test_errors_are_one_line(digits_netlist, tmp_path):
     assert r.exit_code == 2 and "--dataset NAME or --random N" in r.output
     r = _run("sim", bare, "--dataset", "digits")
     assert r.exit_code == 1 and "no encoding" in r.output
+
+
+@pytest.mark.slow
+@needs_iverilog
+@pytest.mark.tools
+def test_default_trained_netlist_passes_sim_on_its_whole_test_set(tmp_path):
+    """`python -m train` (the default: digits) then `lgn-hw sim`: every test sample matches in
+    both simulators, combinational and pipelined with raw inputs."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "lgn-out"
+    subprocess.run([sys.executable, "-m", "train", "--out", str(out)], check=True,
+                   capture_output=True)
+    net = out / "netlist.json"
+    r = _run("sim", net)
+    assert r.exit_code == 0, r.output
+    assert "360/360 samples match (amaranth," in r.output
+    assert "360/360 samples match (iverilog," in r.output
+    r = _run("sim", net, "--raw-inputs", "--pipeline", "2")
+    assert r.exit_code == 0, r.output
+    assert r.output.count("360/360 samples match") == 2
