@@ -42,6 +42,10 @@ def _preset_help() -> str:
               help="IWP coefficient map: 0.5+0.5*sin(theta) or sigmoid(theta).")
 @click.option("--init", type=click.Choice(["residual", "gaussian"]),
               help="residual: every gate starts as a pass-through (heavy-tail shift); gaussian: N(0,1).")
+@click.option("--connections", type=click.Choice(["random", "learned"]), metavar="KIND",
+              help="random (fixed random gate inputs) or learned (each input picks among --candidates "
+                   "random signals: softmax in training, argmax in the netlist; train/connections.py).")
+@click.option("--candidates", type=int, help="Candidate signals per gate input with --connections learned.")
 @click.option("--layers", type=int, help="Number of logic layers (repeats a single --width).")
 @click.option("--width", help="Gates per layer: one value, or one per layer ('2000,2000,1000').")
 @click.option("--tau", type=float, help="GroupSum temperature (class score = group count / tau).")

@@ -10,6 +10,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from .connections import CONNECTIONS, DEFAULT_CANDIDATES
 from .functional import ESTIMATORS
 from .layers import INITS, MAX_FAN_IN
 from .model import PARAMS
@@ -39,6 +40,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     grad_norms: bool = False
+    connections: str = "random"
+    candidates: int = DEFAULT_CANDIDATES
 
     @property
     def layers(self) -> int:
@@ -161,5 +164,11 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"--epochs must be >= 1, got {cfg.epochs}")
     if cfg.steps is not None and cfg.steps < 1:
         raise ConfigError(f"--steps must be >= 1, got {cfg.steps}")
+    if cfg.connections not in CONNECTIONS:
+        raise ConfigError(f"--connections must be one of {', '.join(CONNECTIONS)}, got {cfg.connections!r}")
+    if cfg.connections == "learned" and cfg.param != "iwp":
+        raise ConfigError("--connections learned needs --param iwp")
+    if cfg.candidates < 1:
+        raise ConfigError(f"--candidates must be >= 1, got {cfg.candidates}")
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"--device must be auto, cpu or cuda, got {cfg.device!r}")

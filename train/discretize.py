@@ -25,7 +25,8 @@ def discretize(model, encoding=None, meta: dict | None = None) -> Netlist:
     first_prev = 0  # first signal of the previous layer (the inputs for layer 0)
     offset = model.n_inputs
     for layer in model.layers:
-        inputs = layer.idx.detach().cpu().numpy().astype(np.int64) + first_prev
+        idx = layer.hard_idx() if hasattr(layer, "hard_idx") else layer.idx  # learned connections
+        inputs = idx.detach().cpu().numpy().astype(np.int64) + first_prev
         layers.append(Layer(layer.fan_in, inputs, layer.tables()))
         first_prev = offset
         offset += layer.out_dim

@@ -41,7 +41,8 @@ def build_model(cfg: TrainConfig, n_inputs: int, classes: int) -> LogicNet:
         raise ConfigError(f"last layer width {cfg.width[-1]} is not divisible by the number of "
                           f"classes ({classes}) of {cfg.dataset}")
     return LogicNet(n_inputs, cfg.width, cfg.fan_in, classes, param=cfg.param,
-                    estimator=cfg.estimator, init=cfg.init, tau=cfg.tau, seed=cfg.seed)
+                    estimator=cfg.estimator, init=cfg.init, tau=cfg.tau, seed=cfg.seed,
+                    connections=cfg.connections, candidates=cfg.candidates)
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
@@ -124,7 +125,8 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
         if not ck_path.exists():
             raise TrainingError(f"--resume: no checkpoint at {ck_path}")
         ck = outputs.load_checkpoint(ck_path)
-        old = {k: v for k, v in ck["config"].items() if k not in ("epochs", "steps", "device")}
+        old = {k: v for k, v in TrainConfig.from_dict(ck["config"]).to_dict().items()  # defaults for new keys
+               if k not in ("epochs", "steps", "device")}
         new = {k: v for k, v in cfg.to_dict().items() if k not in ("epochs", "steps", "device")}
         if old != new:
             diff = sorted(k for k in new if old.get(k) != new[k])

@@ -16,7 +16,8 @@ PARAMS = ("iwp", "original")
 
 class LogicNet(nn.Module):
     def __init__(self, n_inputs: int, widths, fan_ins, classes: int, *, param: str = "iwp",
-                 estimator: str = "sin", init: str = "residual", tau: float = 1.0, seed: int = 0):
+                 estimator: str = "sin", init: str = "residual", tau: float = 1.0, seed: int = 0,
+                 connections: str = "random", candidates: int = 8):
         super().__init__()
         widths = [int(w) for w in widths]
         fan_ins = [int(f) for f in fan_ins]
@@ -36,7 +37,12 @@ class LogicNet(nn.Module):
         layers, in_dim = [], self.n_inputs
         for i, (w, f) in enumerate(zip(widths, fan_ins)):
             layer_seed = [int(seed), i]  # connections and init: independent per layer, reproducible
-            if param == "iwp":
+            if connections == "learned":  # train/connections.py
+                from .connections import LearnedConnectionsIWPLayer
+
+                layers.append(LearnedConnectionsIWPLayer(in_dim, w, f, estimator=estimator, init=init,
+                                                         seed=layer_seed, candidates=candidates))
+            elif param == "iwp":
                 layers.append(IWPLayer(in_dim, w, f, estimator=estimator, init=init, seed=layer_seed))
             else:
                 layers.append(OriginalLayer(in_dim, w, 2, init=init, seed=layer_seed))
