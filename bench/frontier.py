@@ -91,13 +91,14 @@ def resolve_config(point: Point, data_root):
 
 def train_point(point: Point, cfg, train_dir: Path, reuse: bool, progress: bool) -> dict:
     """Train (or reuse a finished run with the same config); returns ``metrics['final']``."""
+    from train.config import TrainConfig
     from train.data import DataError, load_encoded
     from train.loop import TrainingError, train
 
     metrics = train_dir / "metrics.json"
     if reuse and metrics.exists() and (train_dir / "netlist.json").exists():
         old = json.loads(metrics.read_text())
-        if old.get("config") == cfg.to_dict():
+        if TrainConfig.from_dict(old.get("config") or {}).to_dict() == cfg.to_dict():
             return {**old["final"], "reused": True}
     try:
         data = load_encoded(cfg.dataset, cfg.data_root, cfg.thresholds, cfg.encoding)
