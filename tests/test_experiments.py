@@ -142,3 +142,19 @@ def test_indivisible_width_is_an_experiment_error():
     data = instrumented.load_data("digits", thresholds=1, train_limit=50, test_limit=20)
     with pytest.raises(instrumented.ExperimentError, match="not divisible by 10 classes"):
         instrumented.build_model(data, [30, 25], 2)
+
+
+def test_connections_tiny(tmp_path):
+    import connections
+
+    out = run_tiny(connections, "connections", tmp_path)
+    s = out["settings"]
+    assert [(r["widths"], r["connections"]) for r in out["runs"]] == [
+        (w, c) for w in s["sizes"] for c in ("random", "learned")]
+    for r in out["runs"]:
+        check_netlist(r)
+        assert r["gates_after_optimize"] <= sum(r["widths"])
+    for row in out["summary"]:
+        assert row["gain_points"] == pytest.approx(
+            100 * (row["learned"]["median_test_acc_discrete"]
+                   - row["random"]["median_test_acc_discrete"]))
