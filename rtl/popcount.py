@@ -103,6 +103,7 @@ class Popcount(Elaboratable):
         self._every_now = every
         self._delays = Delays(m, "pc")
         self._count = 0
+        self._levels_m = {}
         if self.n == 0:
             return None, 0
         bits = [(self.i[k], 0) for k in range(self.n)]
@@ -122,8 +123,19 @@ class Popcount(Elaboratable):
         expr = expr_fn(*(self._get(op, level) for op in operands))
         sig = Signal(width, name=f"{prefix}{self._count}", attrs={"keep": 1} if keep else {})
         self._count += 1
-        m.d.comb += sig.eq(expr)
+        self._level_module(m, level).d.comb += sig.eq(expr)
         return sig
+
+    def _level_module(self, m, level):
+        """The submodule ``l<level>`` holding that level's logic. One module per level lets
+        Amaranth's simulator evaluate each level once per sample: within one module a chain of
+        d wires costs d re-runs of the whole module (reads see the previous delta's values)."""
+        if level not in self._levels_m:
+            sub = Module()
+            sub._MustUse__silence = True  # the dry run in __init__ builds throwaway levels
+            m.submodules[f"l{level}"] = sub
+            self._levels_m[level] = sub
+        return self._levels_m[level]
 
     # -- strategies ------------------------------------------------------------------------
     def _build_behavioural(self, m, bits):
