@@ -6,7 +6,7 @@ mode gates are relaxed (multilinear extension of rho(theta) or of the softmax-mi
 eval mode they use hard tables (rho > 0.5, or the argmax function), so the module is Boolean on
 Boolean inputs and agrees exactly with the discretized Netlist.
 
-Dispatch: CUDA tensors use ``train.kernels`` when it reports ``available()`` (imported lazily),
+Dispatch: CUDA float32 tensors use ``train.kernels`` when it reports ``available()`` (imported lazily),
 CPU float tensors use the fused C kernel (train/cext.py) when it could be built; everything else
 uses the pure-torch reference (train/functional.py).
 """
@@ -81,7 +81,7 @@ class _LogicLayer(nn.Module):
         if x.dim() != 2 or x.shape[0] != self.in_dim:
             raise ValueError(f"expected activations of shape ({self.in_dim}, B), got {tuple(x.shape)}")
         hard = not self.training
-        if x.is_cuda:
+        if x.is_cuda and x.dtype == torch.float32:
             y = self._cuda_forward(x, hard)
             if y is not None:
                 return y
