@@ -155,3 +155,27 @@ def test_state_dict_roundtrip_restores_int32_connections():
     assert torch.equal(b.idx32, a.idx.int())
     x = torch.rand(50, 8)
     torch.testing.assert_close(a(x), b(x))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("make", [lambda: IWPLayer(64, 48, 3, init="gaussian", seed=1),
+                                  lambda: OriginalLayer(64, 48, init="gaussian", seed=1)])
+def test_cuda_layer_matches_cpu(make):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    cpu = make()
+    gpu = make().cuda()
+    x = torch.rand(64, 40, requires_grad=True)
+    xg = x.detach().cuda().requires_grad_(True)
+    y, yg = cpu(x), gpu(xg)
+    dy = torch.randn_like(y)
+    y.backward(dy)
+    yg.backward(dy.cuda())
+    torch.testing.assert_close(yg.cpu(), y, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(xg.grad.cpu(), x.grad, atol=1e-4, rtol=1e-4)
+    for p, pg in zip(cpu.parameters(), gpu.parameters()):
+        torch.testing.assert_close(pg.grad.cpu(), p.grad, atol=1e-4, rtol=1e-4)
+    cpu.eval()
+    gpu.eval()
+    bits = (torch.rand(64, 100) > 0.5).float()
+    assert torch.equal(gpu(bits.cuda()).cpu(), cpu(bits))
