@@ -1,0 +1,36 @@
+"""train.wiring: local connections are windows, distinct, and cover every class group."""
+
+import numpy as np
+import pytest
+
+from train.wiring import local_connections
+
+
+@pytest.mark.parametrize("in_dim,out_dim,fan_in,window", [(256, 600, 4, 16), (600, 300, 6, 16),
+                                                          (10, 7, 3, 4), (5, 20, 6, 6)])
+def test_inputs_lie_in_a_window_around_the_gate_and_are_distinct(in_dim, out_dim, fan_in, window):
+    idx = local_connections(in_dim, out_dim, fan_in, np.random.default_rng(0), window)
+    assert idx.shape == (out_dim, fan_in) and idx.min() >= 0 and idx.max() < in_dim
+    w = min(window, in_dim)
+    centre = ((np.arange(out_dim) + 0.5) * in_dim / out_dim).astype(int)
+    dist = (idx - (centre - w // 2)[:, None]) % in_dim
+    assert (dist < w).all()
+    if in_dim >= fan_in:
+        assert all(len(set(row)) == fan_in for row in idx.tolist())
+
+
+def test_every_class_group_spans_the_previous_layer():
+    idx = local_connections(300, 200, 4, np.random.default_rng(1), 16, groups=10)
+    for c in range(10):
+        read = np.unique(idx[20 * c:20 * (c + 1)])
+        assert read.min() < 30 and read.max() > 270  # not a 1/10 slice of the layer
+    # without groups the first 20 gates only see the start of the layer
+    first = local_connections(300, 200, 4, np.random.default_rng(1), 16)[:20]
+    assert ((first + 20) % 300).max() < 70  # (circular: the first windows wrap around 0)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="cannot be split into 3 equal groups"):
+        local_connections(10, 10, 2, np.random.default_rng(0), 4, groups=3)
+    with pytest.raises(ValueError, match="window 2 is smaller than the fan-in 4"):
+        local_connections(10, 10, 4, np.random.default_rng(0), 2)
