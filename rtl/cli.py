@@ -171,8 +171,8 @@ def sim_command(netlist, dataset, n_random, data_root, split, limit, seed, simul
             res = simulate_amaranth(core, vec, progress=True)
         else:
             try:
-                res = simulate_iverilog(core, vec)
-            except IcarusMissing as exc:
+                res = simulate_iverilog(core, vec, progress=True)
+            except (IcarusMissing, RuntimeError) as exc:  # missing tools, compile/run failure
                 raise click.ClickException(str(exc)) from None
         click.echo(res.summary())
         for line in res.details():

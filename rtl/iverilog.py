@@ -19,12 +19,14 @@ import time
 from pathlib import Path
 
 from amaranth.back import verilog as _verilog
+from tqdm import tqdm
 
 from .vectors import SimResult, Vectors, unpack_counts
 
 __all__ = ["IcarusMissing", "find_icarus", "icarus_testbench", "simulate_iverilog"]
 
 _KEEP = 20  # mismatches printed by the testbench
+_PROGRESS = 256  # the testbench reports progress every this many samples
 
 
 class IcarusMissing(RuntimeError):
@@ -57,7 +59,8 @@ def icarus_testbench(core, n: int, top: str, input_width: int) -> str:
       if (counts !== exp_counts[j] || cls !== exp_cls[j]{" || valid_out !== 1'b1" if pipelined else ""}) begin
         errors = errors + 1;
         if (errors <= {_KEEP}) $display("MISMATCH %0d %h %h", j, counts, cls);
-      end"""
+      end
+      if (j % {_PROGRESS} == {_PROGRESS - 1}) $display("PROGRESS %0d", j + 1);"""
     if pipelined:
         body = f"""
     rst = 1; valid_in = 0; x = 0; #1 clk = 1; #1 clk = 0; rst = 0;
@@ -107,8 +110,28 @@ def _hex_lines(values, width: int) -> str:
     return "".join(format(int(v), f"0{digits}x") + "\n" for v in values)
 
 
+def _run_vvp(vvp, work, n, progress, timeout):
+    """Run the compiled testbench, following its PROGRESS lines with a tqdm bar."""
+    lines = []
+    with tqdm(total=n, desc="iverilog sim", unit="sample", disable=not progress,
+              leave=False) as bar, subprocess.Popen(
+            [vvp, "-n", "sim.vvp"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True) as proc:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("PROGRESS "):
+                bar.update(int(line.split()[1]) - bar.n)
+            if deadline is not None and time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"vvp timed out after {timeout} s")
+        rc = proc.wait()
+    return "".join(lines), rc
+
+
 def simulate_iverilog(core, vec: Vectors, *, top: str = "lgn_core", workdir=None,
-                      verilog_text: str | None = None, timeout: float | None = None) -> SimResult:
+                      verilog_text: str | None = None, timeout: float | None = None,
+                      progress: bool = False) -> SimResult:
     """Emit ``core`` (or use ``verilog_text``), simulate ``vec`` in Icarus, return the comparison."""
     iverilog, vvp = find_icarus()
     n = len(vec)
@@ -133,17 +156,16 @@ def simulate_iverilog(core, vec: Vectors, *, top: str = "lgn_core", workdir=None
         if comp.returncode != 0:
             raise RuntimeError(f"iverilog failed: {(comp.stderr or comp.stdout).strip()[:2000]}")
         start = time.perf_counter()
-        run = subprocess.run([vvp, "-n", "sim.vvp"], cwd=work, capture_output=True, text=True,
-                             timeout=timeout)
+        stdout, rc = _run_vvp(vvp, work, n, progress, timeout)
         seconds = time.perf_counter() - start
-        done = re.search(r"^DONE (\d+)", run.stdout, re.M)
-        if run.returncode != 0 or done is None:
-            raise RuntimeError(f"vvp failed: {(run.stderr or run.stdout).strip()[-2000:]}")
+        done = re.search(r"^DONE (\d+)", stdout, re.M)
+        if rc != 0 or done is None:
+            raise RuntimeError(f"vvp failed: {stdout.strip()[-2000:]}")
     finally:
         if own_dir:
             shutil.rmtree(work, ignore_errors=True)
     result = SimResult("iverilog", n, seconds, n_mismatch=int(done.group(1)))
-    for m in re.finditer(r"^MISMATCH (\d+) (\S+) (\S+)", run.stdout, re.M):
+    for m in re.finditer(r"^MISMATCH (\d+) (\S+) (\S+)", stdout, re.M):
         j = int(m.group(1))
         got = m.group(2)
         got_counts = (unpack_counts(int(got, 16), w, classes) if re.fullmatch(r"[0-9a-f]+", got)
@@ -151,6 +173,6 @@ def simulate_iverilog(core, vec: Vectors, *, top: str = "lgn_core", workdir=None
         got_cls = int(m.group(3), 16) if re.fullmatch(r"[0-9a-f]+", m.group(3)) else -1
         result.mismatches.append((j, [int(v) for v in vec.counts[j]], got_counts,
                                   int(vec.pred[j]), got_cls))
-    for m in re.finditer(r"^EARLY (\d+)", run.stdout, re.M):
+    for m in re.finditer(r"^EARLY (\d+)", stdout, re.M):
         result.mismatches.append((int(m.group(1)), [], [], -1, -1))
     return result
