@@ -34,3 +34,33 @@ def test_bad_arguments():
         local_connections(10, 10, 2, np.random.default_rng(0), 4, groups=3)
     with pytest.raises(ValueError, match="window 2 is smaller than the fan-in 4"):
         local_connections(10, 10, 4, np.random.default_rng(0), 2)
+
+
+def test_logicnet_local_connections_reach_the_netlist():
+    import torch
+
+    from train.discretize import discretize
+    from train.model import LogicNet
+
+    torch.manual_seed(0)
+    net = LogicNet(64, [40, 30, 20], [4, 4, 2], 5, connections="local", window=8, seed=3)
+    nl = discretize(net)
+    offs = nl.layer_offsets
+    for li, layer in enumerate(nl.layers):
+        prev_first = 0 if li == 0 else offs[li - 1]
+        prev_dim = 64 if li == 0 else len(nl.layers[li - 1])
+        groups = 5 if li == 2 else 1
+        rng = np.random.default_rng([3, li, 4099])
+        expect = local_connections(prev_dim, len(layer), layer.fan_in, rng, 8, groups=groups)
+        assert (layer.inputs - prev_first == expect).all()
+    bits = torch.randint(0, 2, (50, 64))
+    net.eval()
+    counts = (net(bits) * net.tau).round().long().numpy()
+    assert (counts == nl.evaluate(bits.numpy())[0]).all()
+
+
+def test_config_rejects_a_window_below_the_fan_in():
+    from train.config import ConfigError, resolve
+
+    with pytest.raises(ConfigError, match="--window 3 must be at least the fan-in"):
+        resolve("default", connections="local", window=3)

@@ -42,9 +42,12 @@ def _preset_help() -> str:
               help="IWP coefficient map: 0.5+0.5*sin(theta) or sigmoid(theta).")
 @click.option("--init", type=click.Choice(["residual", "gaussian"]),
               help="residual: every gate starts as a pass-through (heavy-tail shift); gaussian: N(0,1).")
-@click.option("--connections", type=click.Choice(["random", "learned"]), metavar="KIND",
-              help="random (fixed random gate inputs) or learned (each input picks among --candidates "
-                   "random signals: softmax in training, argmax in the netlist; train/connections.py).")
+@click.option("--connections", type=click.Choice(["random", "learned", "local"]), metavar="KIND",
+              help="random (fixed random gate inputs), learned (each input picks among --candidates "
+                   "random signals: softmax in training, argmax in the netlist; train/connections.py) "
+                   "or local (fixed inputs from a window of --window neighbouring signals, class "
+                   "groups spread over the last layer: routes on small FPGAs; train/wiring.py).")
+@click.option("--window", type=int, help="Window (signals) of --connections local.")
 @click.option("--candidates", type=int, help="Candidate signals per gate input with --connections learned.")
 @click.option("--layers", type=int, help="Number of logic layers (repeats a single --width).")
 @click.option("--width", help="Gates per layer: one value, or one per layer ('2000,2000,1000').")

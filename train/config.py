@@ -10,7 +10,11 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from .connections import CONNECTIONS, DEFAULT_CANDIDATES
+from .connections import CONNECTIONS as _LEARNABLE, DEFAULT_CANDIDATES
+from .wiring import DEFAULT_WINDOW
+
+#: Kinds of connections: fixed random, learned (train/connections.py), local windows (train/wiring.py).
+CONNECTIONS = _LEARNABLE + ("local",)
 from .functional import ESTIMATORS
 from .layers import INITS, MAX_FAN_IN
 from .model import PARAMS
@@ -42,6 +46,7 @@ class TrainConfig:
     grad_norms: bool = False
     connections: str = "random"
     candidates: int = DEFAULT_CANDIDATES
+    window: int = DEFAULT_WINDOW
 
     @property
     def layers(self) -> int:
@@ -170,5 +175,7 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError("--connections learned needs --param iwp")
     if cfg.candidates < 1:
         raise ConfigError(f"--candidates must be >= 1, got {cfg.candidates}")
+    if cfg.connections == "local" and cfg.window < max(cfg.fan_in):
+        raise ConfigError(f"--window {cfg.window} must be at least the fan-in ({max(cfg.fan_in)})")
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"--device must be auto, cpu or cuda, got {cfg.device!r}")

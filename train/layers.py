@@ -71,6 +71,14 @@ class _LogicLayer(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         self.idx32 = self.idx.to(torch.int32)
 
+    def set_connections(self, idx) -> None:
+        """Replace the fixed connections (e.g. by ``train.wiring.local_connections``)."""
+        idx = torch.as_tensor(idx, dtype=torch.int64)
+        if idx.shape != self.idx.shape or idx.min() < 0 or idx.max() >= self.in_dim:
+            raise ValueError(f"connections must be ints in [0, {self.in_dim}) of shape {tuple(self.idx.shape)}")
+        self.idx.copy_(idx)
+        self.idx32 = self.idx.to(torch.int32)
+
     def coefficients(self, hard: bool) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 

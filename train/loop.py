@@ -42,7 +42,7 @@ def build_model(cfg: TrainConfig, n_inputs: int, classes: int) -> LogicNet:
                           f"classes ({classes}) of {cfg.dataset}")
     return LogicNet(n_inputs, cfg.width, cfg.fan_in, classes, param=cfg.param,
                     estimator=cfg.estimator, init=cfg.init, tau=cfg.tau, seed=cfg.seed,
-                    connections=cfg.connections, candidates=cfg.candidates)
+                    connections=cfg.connections, candidates=cfg.candidates, window=cfg.window)
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:

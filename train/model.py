@@ -6,10 +6,12 @@ that the discretized Netlist computes.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
 from .layers import GroupSum, IWPLayer, OriginalLayer, _check_fan_in
+from .wiring import local_connections
 
 PARAMS = ("iwp", "original")
 
@@ -17,7 +19,7 @@ PARAMS = ("iwp", "original")
 class LogicNet(nn.Module):
     def __init__(self, n_inputs: int, widths, fan_ins, classes: int, *, param: str = "iwp",
                  estimator: str = "sin", init: str = "residual", tau: float = 1.0, seed: int = 0,
-                 connections: str = "random", candidates: int = 8):
+                 connections: str = "random", candidates: int = 8, window: int = 16):
         super().__init__()
         widths = [int(w) for w in widths]
         fan_ins = [int(f) for f in fan_ins]
@@ -46,6 +48,11 @@ class LogicNet(nn.Module):
                 layers.append(IWPLayer(in_dim, w, f, estimator=estimator, init=init, seed=layer_seed))
             else:
                 layers.append(OriginalLayer(in_dim, w, 2, init=init, seed=layer_seed))
+            if connections == "local":  # train/wiring.py: routing-friendly windows
+                rng = np.random.default_rng([*layer_seed, 4099])
+                last = i == len(widths) - 1
+                layers[-1].set_connections(local_connections(
+                    in_dim, w, f, rng, window, groups=classes if last else 1))
             in_dim = w
         self.layers = nn.ModuleList(layers)
 
