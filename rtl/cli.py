@@ -77,6 +77,7 @@ def rtl_command(netlist, out, name, raw_inputs, pipeline, popcount, no_optimize)
     kwargs = _core_kwargs(raw_inputs, pipeline, popcount, no_optimize)
     from .encoder import EncoderError
 
+    click.echo(f"generating Verilog and RTLIL for {net.n_gates} gates ...", err=True)
     try:
         paths = write_all(net, out, name, **kwargs)
     except (EncoderError, ValueError) as exc:
