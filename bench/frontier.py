@@ -8,9 +8,10 @@ Each frontier point is a real build, made with the project's own stages:
    ``Netlist.evaluate`` on the test set (``sim_limit`` samples where the full set is too slow);
 3. ``flows.flow.synth_flow`` for Xilinx 7-series (``synth_xilinx``, LUT6): the core with the
    hardware input encoder (raw features in), logic, popcounts and argmax -> ``<point>/xc7/``;
-4. ``boards.build.build_board`` for the iCEBreaker (iCE40 UP5K): the core inside the UART wrapper,
-   placed and routed, bitstream, Fmax -> ``<point>/ice40/`` (a design that does not fit is recorded
-   as such, with nextpnr's figures).
+4. ``lgn-hw build --board icebreaker`` (iCE40 UP5K): the core inside the UART wrapper, placed and
+   routed, bitstream, Fmax -> ``<point>/ice40/``; a design that does not fit, or that nextpnr has
+   not routed within ``--pnr-timeout`` seconds, is recorded as such. Fixed *random* connections
+   congest the UP5K's routing (train/wiring.py), so points meant for it use ``connections=local``.
 
 Accuracy is the discretized netlist's test accuracy, recomputed here with ``Netlist.evaluate``
 and checked against the training run's own figure. The summary (JSON, Markdown table, PNG with the
@@ -51,19 +52,26 @@ class Point:
     overrides: dict = field(default_factory=dict)
     ice40_raw: bool = True       # iCE40 build takes raw features (hardware encoder) or bits
     sim_limit: int | None = None  # None: the whole test set
+    targets: tuple = ("xc7", "ice40")  # fixed random connections rarely route on a full UP5K
 
 
 POINTS = {
     "tiny": [Point("monk1-tiny", "monk1", dict(epochs=20, width=[40, 20]))],
     "quick": [
-        Point("digits", "default", dict(epochs=100)),
-        Point("digits-small", "default", dict(epochs=100, width=[400, 200, 100])),
+        Point("digits", "default", dict(epochs=100), targets=("xc7",)),
+        Point("digits-local", "default", dict(epochs=100, connections="local")),
+        Point("digits-small-local", "default",
+              dict(epochs=100, width=[400, 200, 100], connections="local")),
+        Point("digits-small-learned", "default",
+              dict(epochs=100, width=[400, 200, 100], connections="learned"), targets=("xc7",)),
         Point("breast-cancer", "breast-cancer"),
         Point("monk1", "monk1"),
         Point("monk3", "monk3"),
     ],
     "full": [
-        Point("mnist-up5k", "mnist-up5k", dict(epochs=20), ice40_raw=False),
+        Point("mnist-up5k", "mnist-up5k", dict(epochs=11), ice40_raw=False, targets=("xc7",)),
+        Point("mnist-up5k-local", "mnist-up5k", dict(epochs=10, connections="local"),
+              ice40_raw=False),
         Point("mnist-fanin6", "mnist-fanin6", dict(epochs=20), ice40_raw=False,
               sim_limit=2000),
         Point("adult", "adult"),
@@ -98,7 +106,9 @@ def train_point(point: Point, cfg, train_dir: Path, reuse: bool, progress: bool)
     metrics = train_dir / "metrics.json"
     if reuse and metrics.exists() and (train_dir / "netlist.json").exists():
         old = json.loads(metrics.read_text())
-        if TrainConfig.from_dict(old.get("config") or {}).to_dict() == cfg.to_dict():
+        same = {k: v for k, v in TrainConfig.from_dict(old.get("config") or {}).to_dict().items()
+                if k != "device"}  # where it ran does not change what it is
+        if same == {k: v for k, v in cfg.to_dict().items() if k != "device"}:
             return {**old["final"], "reused": True}
     try:
         data = load_encoded(cfg.dataset, cfg.data_root, cfg.thresholds, cfg.encoding)
@@ -158,31 +168,55 @@ def synth_xc7(net, netlist_path: Path, out: Path, stages: bool) -> dict:
             "report": str(out / "report.json"), "synth_log": str(out / "flat" / "synth.log")}
 
 
-def build_ice40(net, netlist_path: Path, out: Path, raw: bool, stages: bool) -> dict:
-    from boards.build import BuildError, build_board
-    from boards.registry import resolve_board
-    from flows.pnr import FitError
+def build_ice40(netlist_path: Path, out: Path, raw: bool, stages: bool, timeout: float) -> dict:
+    """``lgn-hw build --board icebreaker`` (UART wrapper, placed and routed) with a time limit:
+    nextpnr may route a congested design for hours, so a build that has not finished within
+    ``timeout`` seconds is stopped and recorded as not routed (its logs stay in ``out/build``)."""
+    import signal
 
+    from lgn_hw.atomic import write_text_atomic
+
+    cmd = [sys.executable, "-m", "lgn_hw.cli", "build", "--board", "icebreaker", "--netlist",
+           str(Path(netlist_path).resolve()), "--out", str(Path(out).resolve())]
+    cmd += (["--raw-inputs"] if raw else []) + ([] if stages else ["--no-hierarchy"])
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            cwd=REPO, start_new_session=True)
     try:
-        rep = build_board(net, resolve_board("icebreaker"), out, netlist_path=str(netlist_path),
-                          raw_inputs=raw, hierarchy=stages)
-    except FitError as exc:
-        return {"fits": False, "error": str(exc), "raw_inputs": raw}
-    except BuildError as exc:
-        raise FrontierError(f"iCE40 build failed: {exc}") from None
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)
+        output, _ = proc.communicate()
+        output += f"\n[frontier] stopped after {timeout:.0f} s\n"
+    seconds = round(time.perf_counter() - t0, 1)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    write_text_atomic(Path(out) / "build.log", f"$ lgn-hw {' '.join(cmd[3:])}\n{output}")
+    base = {"raw_inputs": raw, "command": "lgn-hw " + " ".join(cmd[3:]), "seconds": seconds,
+            "log": str(Path(out) / "build.log")}
+    if proc.returncode is None or proc.returncode < 0:
+        return {**base, "fits": None, "routed": False,
+                "error": f"place & route did not finish within {timeout:.0f} s "
+                         f"(nextpnr log: {Path(out) / 'build' / 'top.tim'})"}
+    if proc.returncode != 0:
+        last = (output.strip().splitlines() or ["no output"])[-1]
+        if "does not fit" in last:
+            return {**base, "fits": False, "routed": False, "error": last}
+        raise FrontierError(f"iCE40 build failed: {last} [log: {Path(out) / 'build.log'}]")
+    rep = json.loads((Path(out) / "report.json").read_text())
     tm = rep["timing"]
     logic = (rep.get("pnr") or {}).get("utilisation", {}).get("ICESTORM_LC", {})
-    return {"fits": True, "luts": rep["resources"]["lut"], "resources": rep["resources"],
+    return {**base, "fits": True, "routed": True, "luts": rep["resources"]["lut"],
+            "resources": rep["resources"],
             "placed_lcs": logic.get("used"), "lcs_available": logic.get("available"),
             "stages": {k: v.get("lut", 0) for k, v in (rep["stages"] or {}).items()},
             "fmax_mhz": tm.get("fmax_mhz"), "latency_cycles": tm.get("latency_cycles"),
-            "raw_inputs": raw, "includes": "UART wrapper, " + (
-                "encoder, " if raw else "") + "logic, popcounts, argmax",
-            "bitstream": rep.get("bitstream"), "report": str(out / "report.json")}
+            "includes": "UART wrapper, " + ("encoder, " if raw else "") +
+                        "logic, popcounts, argmax",
+            "bitstream": rep.get("bitstream"), "report": str(Path(out) / "report.json")}
 
 
 def run_point(point: Point, work: Path, data_root, *, reuse=True, targets=("xc7", "ice40"),
-              stages=False, progress=True) -> dict:
+              stages=False, progress=True, pnr_timeout: float = 1200) -> dict:
     from lgn_hw.atomic import write_json_atomic
     from lgn_hw.netlist import Netlist
 
@@ -207,10 +241,12 @@ def run_point(point: Point, work: Path, data_root, *, reuse=True, targets=("xc7"
            "train_time_s": final.get("train_time_s"), "netlist": str(netlist_path)}
     rec["sim"] = simulate(netlist_path, cfg.dataset, data_root, net.encoding is not None,
                           point.sim_limit, root / "sim.log")
+    targets = [t for t in targets if t in point.targets]
     if "xc7" in targets:
         rec["xc7"] = synth_xc7(net, netlist_path, root / "xc7", stages)
     if "ice40" in targets:
-        rec["ice40"] = build_ice40(net, netlist_path, root / "ice40", point.ice40_raw, stages)
+        rec["ice40"] = build_ice40(netlist_path, root / "ice40", point.ice40_raw, stages,
+                                   pnr_timeout)
     rec["seconds"] = round(time.perf_counter() - t0, 1)
     write_json_atomic(root / "point.json", rec)
     return rec
@@ -223,14 +259,16 @@ def markdown(points: list) -> str:
             "| --- | --- | ---: | --- | ---: | --- | ---: | --- | ---: | ---: | ---: |"]
     for p in points:
         ice, x = p.get("ice40") or {}, p.get("xc7") or {}
+        luts4 = (ice.get("luts", "–") if ice.get("fits") else "–" if not ice else
+                 "did not route in time" if ice.get("fits") is None else "does not fit")
         s = p["sim"]
         sim = f"{s['matching']}/{s['samples']}" + ("" if s["full_test_set"] else " (subset)")
-        fits = ("yes" if ice.get("fits") and ice.get("luts", 0) <= UP5K_LUTS else
-                "no" if ice else "–")
+        fits = ("yes (placed and routed)" if ice.get("fits") else "no" if ice.get("fits") is False
+                else "unknown" if ice else "–")
         rows.append(
             f"| {p['name']} | {p['dataset']} | {p['gates']:,} ({p['gates_after_optimize']:,}) | "
             f"{','.join(map(str, p['fan_in']))} | {100 * p['test_acc_discrete']:.2f}% | {sim} | "
-            f"{ice.get('luts', '–') if ice.get('fits', True) else 'does not fit'} | {fits} | "
+            f"{luts4} | {fits} | "
             f"{ice.get('fmax_mhz') or '–'} | {ice.get('latency_cycles', '–')} | "
             f"{x.get('luts', '–')} |")
     return "\n".join(rows) + "\n"
@@ -307,8 +345,10 @@ def write_summary(points: list, mode: str, out: Path) -> dict:
 @click.option("--retrain", is_flag=True, help="Train even when a finished identical run exists.")
 @click.option("--targets", default="xc7,ice40", show_default=True, help="Comma-separated subset.")
 @click.option("--stages", is_flag=True, help="Also run hierarchical synthesis (per-stage LUTs).")
+@click.option("--pnr-timeout", type=click.FloatRange(min=1), default=1200, show_default=True,
+              help="Seconds an iCE40 build may take before it is recorded as not routed.")
 @click.option("--threads", type=int, default=None, help="torch CPU threads.")
-def main(quick, tiny, only, work, out, data_root, retrain, targets, stages, threads):
+def main(quick, tiny, only, work, out, data_root, retrain, targets, stages, pnr_timeout, threads):
     """Train, build and report the accuracy-vs-LUTs frontier."""
     mode = "tiny" if tiny else "quick" if quick else "full"
     points = POINTS[mode]
@@ -333,7 +373,7 @@ def main(quick, tiny, only, work, out, data_root, retrain, targets, stages, thre
         click.echo(f"[{point.name}] ...", err=True)
         try:
             rec = run_point(point, Path(work), data_root, reuse=not retrain, targets=tset,
-                            stages=stages)
+                            stages=stages, pnr_timeout=pnr_timeout)
         except FrontierError as exc:
             raise click.ClickException(str(exc)) from None
         done.append(rec)

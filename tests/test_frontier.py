@@ -94,3 +94,17 @@ def test_bad_options_one_line(tmp_path, args, msg):
     res = CliRunner().invoke(frontier.main, [*args, "--work", str(tmp_path)])
     assert res.exit_code == 2
     assert res.output.strip().splitlines()[-1] == f"Error: {msg}"
+
+
+def test_ice40_build_over_time_limit_is_recorded_not_routed(tmp_path, data_root):
+    work, out = tmp_path / "work", tmp_path / "out"
+    res = CliRunner().invoke(frontier.main, [
+        "--tiny", "--work", str(work), "--out", str(out), "--data-root", str(data_root),
+        "--targets", "ice40", "--pnr-timeout", "1", "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    (point,) = json.loads((out / "frontier_tiny.json").read_text())["points"]
+    ice = point["ice40"]
+    assert ice["fits"] is None and ice["routed"] is False and "luts" not in ice
+    assert "did not finish within 1 s" in ice["error"]
+    assert "[frontier] stopped after 1 s" in Path(ice["log"]).read_text()
+    assert "did not route in time" in (out / "frontier_tiny.md").read_text()
