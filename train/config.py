@@ -63,9 +63,10 @@ class TrainConfig:
 
 #: name -> (one-line description, overrides of TrainConfig defaults)
 PRESETS: dict[str, tuple[str, dict]] = {
-    "default": ("scikit-learn digits, 3 layers of fan-in-4 IWP gates: fits an iCE40 UP5K, ~1 min on 2 cores",
+    "default": ("scikit-learn digits, 3 layers of fan-in-4 IWP gates with local connections: "
+                "placed and routed on an iCE40 UP5K, ~1 min on 2 cores",
                 dict(dataset="digits", thresholds=4, fan_in=[4], width=[800, 600, 300], tau=4.0,
-                     epochs=300, batch_size=64, lr=0.02)),
+                     epochs=300, batch_size=64, lr=0.02, connections="local", window=32)),
     "mnist-up5k": ("MNIST sized for an iCE40 UP5K (5,280 LUT4 incl. popcounts and I/O)",
                    dict(dataset="mnist", thresholds=1, fan_in=[4], width=[2000, 1000, 500], tau=8.0,
                         epochs=20, batch_size=128, lr=0.01)),
