@@ -53,6 +53,7 @@ class Point:
     ice40_raw: bool = True       # iCE40 build takes raw features (hardware encoder) or bits
     sim_limit: int | None = None  # None: the whole test set
     targets: tuple = ("xc7", "ice40")  # fixed random connections rarely route on a full UP5K
+    pipeline_every: int | None = None  # iCE40 build; a timing failure retries with 1
 
 
 POINTS = {
@@ -168,7 +169,8 @@ def synth_xc7(net, netlist_path: Path, out: Path, stages: bool) -> dict:
             "report": str(out / "report.json"), "synth_log": str(out / "flat" / "synth.log")}
 
 
-def build_ice40(netlist_path: Path, out: Path, raw: bool, stages: bool, timeout: float) -> dict:
+def build_ice40(netlist_path: Path, out: Path, raw: bool, stages: bool, timeout: float,
+                pipeline_every: int | None = None) -> dict:
     """``lgn-hw build --board icebreaker`` (UART wrapper, placed and routed) with a time limit:
     nextpnr may route a congested design for hours, so a build that has not finished within
     ``timeout`` seconds is stopped and recorded as not routed (its logs stay in ``out/build``)."""
@@ -179,6 +181,8 @@ def build_ice40(netlist_path: Path, out: Path, raw: bool, stages: bool, timeout:
     cmd = [sys.executable, "-m", "lgn_hw.cli", "build", "--board", "icebreaker", "--netlist",
            str(Path(netlist_path).resolve()), "--out", str(Path(out).resolve())]
     cmd += (["--raw-inputs"] if raw else []) + ([] if stages else ["--no-hierarchy"])
+    if pipeline_every:
+        cmd += ["--pipeline-every", str(pipeline_every)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             cwd=REPO, start_new_session=True)
@@ -191,8 +195,8 @@ def build_ice40(netlist_path: Path, out: Path, raw: bool, stages: bool, timeout:
     seconds = round(time.perf_counter() - t0, 1)
     Path(out).mkdir(parents=True, exist_ok=True)
     write_text_atomic(Path(out) / "build.log", f"$ lgn-hw {' '.join(cmd[3:])}\n{output}")
-    base = {"raw_inputs": raw, "command": "lgn-hw " + " ".join(cmd[3:]), "seconds": seconds,
-            "log": str(Path(out) / "build.log")}
+    base = {"raw_inputs": raw, "pipeline_every": pipeline_every, "seconds": seconds,
+            "command": "lgn-hw " + " ".join(cmd[3:]), "log": str(Path(out) / "build.log")}
     if proc.returncode is None or proc.returncode < 0:
         return {**base, "fits": None, "routed": False,
                 "error": f"place & route did not finish within {timeout:.0f} s "
@@ -201,7 +205,7 @@ def build_ice40(netlist_path: Path, out: Path, raw: bool, stages: bool, timeout:
         last = (output.strip().splitlines() or ["no output"])[-1]
         if "does not fit" in last:
             return {**base, "fits": False, "routed": False, "error": last}
-        raise FrontierError(f"iCE40 build failed: {last} [log: {Path(out) / 'build.log'}]")
+        return {**base, "fits": None, "routed": False, "failed": True, "error": last}
     rep = json.loads((Path(out) / "report.json").read_text())
     tm = rep["timing"]
     logic = (rep.get("pnr") or {}).get("utilisation", {}).get("ICESTORM_LC", {})
@@ -245,8 +249,14 @@ def run_point(point: Point, work: Path, data_root, *, reuse=True, targets=("xc7"
     if "xc7" in targets:
         rec["xc7"] = synth_xc7(net, netlist_path, root / "xc7", stages)
     if "ice40" in targets:
-        rec["ice40"] = build_ice40(netlist_path, root / "ice40", point.ice40_raw, stages,
-                                   pnr_timeout)
+        ice = build_ice40(netlist_path, root / "ice40", point.ice40_raw, stages, pnr_timeout,
+                          point.pipeline_every)
+        if ice.get("failed") and "FAIL at" in ice["error"] and point.pipeline_every != 1:
+            # the combinational core misses the board clock: register every layer and retry
+            first = ice
+            ice = build_ice40(netlist_path, root / "ice40", point.ice40_raw, stages, pnr_timeout, 1)
+            ice["first_attempt"] = first
+        rec["ice40"] = ice
     rec["seconds"] = round(time.perf_counter() - t0, 1)
     write_json_atomic(root / "point.json", rec)
     return rec
@@ -260,7 +270,8 @@ def markdown(points: list) -> str:
     for p in points:
         ice, x = p.get("ice40") or {}, p.get("xc7") or {}
         luts4 = (ice.get("luts", "–") if ice.get("fits") else "–" if not ice else
-                 "did not route in time" if ice.get("fits") is None else "does not fit")
+                 "does not fit" if ice.get("fits") is False else "build failed" if
+                 ice.get("failed") else "did not route in time")
         s = p["sim"]
         sim = f"{s['matching']}/{s['samples']}" + ("" if s["full_test_set"] else " (subset)")
         fits = ("yes (placed and routed)" if ice.get("fits") else "no" if ice.get("fits") is False
