@@ -158,7 +158,10 @@ def main(rounds, steps, only, peer, threads, json_out, worker):
     with tqdm(total=rounds * len(names), desc="measurements") as bar:
         for r in range(rounds):
             for n in names:
-                results[n].append(run_one(n, steps, peer, threads))
+                m = run_one(n, steps, peer, threads)
+                results[n].append(m)
+                bar.write(f"round {r + 1} {n}: " + (m["error"] if "error" in m else
+                          f"{m['samples_per_s']:.0f} samples/s, first step {m['first_step_s']:.1f} s"))
                 bar.update(1)
     rows = []
     for n in names:

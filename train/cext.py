@@ -104,7 +104,7 @@ def load():
             if cc is None:
                 raise RuntimeError("no C compiler found (set $CC)")
             lib = ctypes.CDLL(str(_build(cc)))
-            if lib.lgn_abi_version() != 2:
+            if lib.lgn_abi_version() != 3:
                 raise RuntimeError("stale kernel library")
             _declare(lib)
             _lib = lib

@@ -6,8 +6,9 @@
  *   coef [G, 2^n]     real coefficients c_p (rho(theta) or hard 0/1 table bits)
  *   y    [G, B]       y[g, b] = sum_p c_p prod_k (x_k if bit k of p else 1 - x_k)
  *
- * y is evaluated as a lerp tree folding input 0 first (2^n - 1 lerps); the backward pass is
- * reverse mode through the same tree. Work is split over batch columns, so every thread owns a
+ * y is evaluated as a lerp tree folding input 0 first (2^n - 1 lerps); the backward pass expands
+ * the basis for the coefficient gradients and evaluates one (n-1)-input lerp tree per input for
+ * the input gradients (see bwd_block). Work is split over batch columns, so every thread owns a
  * disjoint column range of x, y, dx and dy: the scatter into dx needs no atomics and results do
  * not depend on scheduling. Coefficient gradients are accumulated per thread (dcoef_part
  * [T, G, 2^n]) and then summed in thread order, so results are deterministic for a thread count.
@@ -86,65 +87,55 @@ void lgn_forward_##SUF(const T *x, int64_t B, const int32_t *idx, const T *coef,
     }                                                                                             \
 }                                                                                                 \
                                                                                                   \
-/* one block of columns of one gate: recompute the tree, then walk it backwards.               \
- * acc[p][j] accumulates dy * basis_p per column (vectorisable; reduced once per gate). */        \
+/* one block of columns of one gate, with dy. Coefficient gradients: dy * basis_p(x), built by    \
+ * expanding the basis one input at a time (w[p + 2^k] = w[p] x_k, w[p] -= that), accumulated   \
+ * per column in acc[p][j]. Input gradients: dy/dx_k is the multilinear extension, over the      \
+ * other inputs, of the differences D_k[q] = c[q with bit k set] - c[q with bit k clear]         \
+ * (precomputed per gate), evaluated with the same lerp tree as the forward pass. Every loop     \
+ * runs over BB columns with zero padding, so all of them vectorise. */                          \
 static inline __attribute__((always_inline)) void bwd_block_##SUF(                                \
-    const T *const *xr, const T *c, int n, int w, const T *dyr, T *const *dxr, int need_dx,       \
+    const T *const *xr, const T *dk, int n, int w, const T *dyr, T *const *dxr, int need_dx,      \
     T acc[64][BB]) {                                                                              \
-    T lev[64][BB];  /* all tree levels, level k at offset off[k] */                               \
-    T adj[2][32][BB];                                                                             \
-    int off[7];                                                                                   \
-    int half = 1 << (n - 1);                                                                      \
-    off[0] = 0;                                                                                   \
-    for (int q = 0; q < half; q++) {                                                              \
-        T c0 = c[2 * q], d = c[2 * q + 1] - c[2 * q];                                             \
-        for (int j = 0; j < w; j++) lev[q][j] = c0 + xr[0][j] * d;                                \
-    }                                                                                             \
-    for (int k = 1; k < n; k++) {                                                                 \
-        int o = off[k - 1];                                                                       \
-        off[k] = o + half;                                                                        \
-        half >>= 1;                                                                               \
-        for (int q = 0; q < half; q++)                                                            \
-            for (int j = 0; j < w; j++)                                                           \
-                lev[off[k] + q][j] = lev[o + 2 * q][j] +                                          \
-                                     xr[k][j] * (lev[o + 2 * q + 1][j] - lev[o + 2 * q][j]);      \
-    }                                                                                             \
-    /* adjoint of the top lerp (level n-1, one entry) is dy */                                    \
-    int cur = 0;                                                                                  \
-    for (int j = 0; j < w; j++) adj[cur][0][j] = dyr[j];                                          \
-    half = 1;                                                                                     \
-    for (int k = n - 1; k >= 1; k--) {                                                            \
-        int o = off[k - 1];                                                                       \
-        int nxt = cur ^ 1;                                                                        \
-        for (int q = 0; q < half; q++) {                                                          \
-            for (int j = 0; j < w; j++) {                                                         \
-                T a = lev[o + 2 * q][j], bv = lev[o + 2 * q + 1][j], g = adj[cur][q][j];          \
-                T xv = xr[k][j];                                                                  \
-                if (need_dx) dxr[k][j] += g * (bv - a);                                           \
-                adj[nxt][2 * q][j] = g - g * xv;                                                  \
-                adj[nxt][2 * q + 1][j] = g * xv;                                                  \
+    T xv[6][BB], dyv[BB], wb[64][BB];                                                             \
+    for (int k = 0; k < n; k++)                                                                   \
+        for (int j = 0; j < BB; j++) xv[k][j] = j < w ? xr[k][j] : 0;                             \
+    for (int j = 0; j < BB; j++) dyv[j] = j < w ? dyr[j] : 0; /* zero pad: no effect */           \
+    for (int j = 0; j < BB; j++) wb[0][j] = dyv[j];                                               \
+    for (int k = 0; k < n; k++) {                                                                 \
+        int h = 1 << k;                                                                           \
+        for (int p = 0; p < h; p++)                                                               \
+            _Pragma("GCC ivdep")                                                                  \
+            for (int j = 0; j < BB; j++) {                                                        \
+                T t = wb[p][j] * xv[k][j];                                                        \
+                wb[p + h][j] = t;                                                                 \
+                wb[p][j] -= t;                                                                    \
             }                                                                                     \
-        }                                                                                         \
-        cur = nxt;                                                                                \
-        half <<= 1;                                                                               \
     }                                                                                             \
-    /* level 0: lerps between the coefficients themselves */                                      \
-    for (int q = 0; q < half; q++) {                                                              \
-        T d = c[2 * q + 1] - c[2 * q];                                                            \
-        for (int j = 0; j < w; j++) {                                                             \
-            T g = adj[cur][q][j], xv = xr[0][j];                                                  \
-            if (need_dx) dxr[0][j] += g * d;                                                      \
-            acc[2 * q][j] += g - g * xv;                                                          \
-            acc[2 * q + 1][j] += g * xv;                                                          \
+    for (int p = 0; p < (1 << n); p++)                                                            \
+        for (int j = 0; j < BB; j++) acc[p][j] += wb[p][j];                                       \
+    if (!need_dx) return;                                                                         \
+    const int H = 1 << (n - 1);                                                                   \
+    for (int k = 0; k < n; k++) {                                                                 \
+        const T *d = dk + k * H;                                                                  \
+        T r[BB];                                                                                  \
+        if (n == 1) {                                                                             \
+            for (int j = 0; j < BB; j++) r[j] = d[0];                                             \
+        } else {                                                                                  \
+            const T *xo[6];                                                                       \
+            for (int i = 0, m = 0; i < n; i++)                                                    \
+                if (i != k) xo[m++] = xv[i];                                                      \
+            fwd_block_##SUF(xo, d, n - 1, BB, r);                                                 \
         }                                                                                         \
+        for (int j = 0; j < w; j++) dxr[k][j] += dyv[j] * r[j];                                   \
     }                                                                                             \
 }                                                                                                 \
                                                                                                   \
 static inline __attribute__((always_inline)) void bwd_gates_##SUF(                                \
     const T *x, int64_t B, const int32_t *idx, const T *coef, int64_t G, int n, const T *dy,      \
     T *dx, int need_dx, T *dc, int64_t b0, int64_t b1) {                                          \
-    const int P = 1 << n;                                                                         \
+    const int P = 1 << n, H = 1 << (n - 1);                                                       \
     T acc[64][BB];                                                                                \
+    T dk[6 * 32];                                                                                 \
     for (int64_t g = 0; g < G; g++) {                                                             \
         const T *xr[6];                                                                           \
         T *dxr[6];                                                                                \
@@ -154,23 +145,29 @@ static inline __attribute__((always_inline)) void bwd_gates_##SUF(              
         for (int k = 0; k < n; k++) {                                                             \
             xr[k] = x + (int64_t)idx[g * n + k] * B + b;                                          \
             dxr[k] = need_dx ? dx + (int64_t)idx[g * n + k] * B + b : 0;                          \
+            /* D_k[q]: q enumerates the other inputs' bits in order, bit k inserted */            \
+            for (int q = 0; q < H; q++) {                                                         \
+                int lo = q & ((1 << k) - 1), hi = (q >> k) << (k + 1);                            \
+                int p0 = hi | lo, p1 = p0 | (1 << k);                                             \
+                dk[k * H + q] = c[p1] - c[p0];                                                    \
+            }                                                                                     \
         }                                                                                         \
         for (int p = 0; p < P; p++)                                                               \
             for (int j = 0; j < BB; j++) acc[p][j] = 0;                                           \
         for (; b + BB <= b1; b += BB) {                                                           \
-            bwd_block_##SUF(xr, c, n, BB, dyr, dxr, need_dx, acc);                                \
+            bwd_block_##SUF(xr, dk, n, BB, dyr, dxr, need_dx, acc);                               \
             for (int k = 0; k < n; k++) {                                                         \
                 xr[k] += BB;                                                                      \
                 if (need_dx) dxr[k] += BB;                                                        \
             }                                                                                     \
             dyr += BB;                                                                            \
         }                                                                                         \
-        if (b < b1) bwd_block_##SUF(xr, c, n, (int)(b1 - b), dyr, dxr, need_dx, acc);            \
-        for (int p = 0; p < P; p++) {                                                             \
-            T s = 0;                                                                              \
-            for (int j = 0; j < BB; j++) s += acc[p][j];                                          \
-            dc[g * P + p] = s;                                                                    \
-        }                                                                                         \
+        if (b < b1) bwd_block_##SUF(xr, dk, n, (int)(b1 - b), dyr, dxr, need_dx, acc);           \
+        /* pairwise sum over the columns (a fixed order; vectorises across p) */                  \
+        for (int h = BB / 2; h >= 1; h >>= 1)                                                     \
+            for (int p = 0; p < P; p++)                                                           \
+                for (int j = 0; j < h; j++) acc[p][j] += acc[p][j + h];                           \
+        for (int p = 0; p < P; p++) dc[g * P + p] = acc[p][0];                                    \
     }                                                                                             \
 }                                                                                                 \
                                                                                                   \
@@ -223,4 +220,4 @@ void lgn_backward_##SUF(const T *x, int64_t in_dim, int64_t B, const int32_t *id
 DEFINE_KERNELS(float, f32)
 DEFINE_KERNELS(double, f64)
 
-int lgn_abi_version(void) { return 2; }
+int lgn_abi_version(void) { return 3; }
