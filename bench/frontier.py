@@ -58,29 +58,32 @@ class Point:
 
 POINTS = {
     "tiny": [Point("monk1-tiny", "monk1", dict(epochs=20, width=[40, 20]))],
+    # connections are spelled out: a preset's default may change (the default preset went local)
     "quick": [
-        Point("digits", "default", dict(epochs=100), targets=("xc7",)),
-        Point("digits-local", "default", dict(epochs=100, connections="local")),
+        Point("digits-random", "default", dict(epochs=100, connections="random"),
+              targets=("xc7",)),
+        Point("digits-local", "default", dict(epochs=100, connections="local", window=32)),
         Point("digits-small-local", "default",
-              dict(epochs=100, width=[400, 200, 100], connections="local")),
+              dict(epochs=100, width=[400, 200, 100], connections="local", window=32)),
         Point("digits-small-learned", "default",
               dict(epochs=100, width=[400, 200, 100], connections="learned"), targets=("xc7",)),
-        Point("breast-cancer", "breast-cancer"),
-        Point("monk1", "monk1"),
-        Point("monk3", "monk3"),
+        Point("breast-cancer", "breast-cancer", dict(connections="random")),
+        Point("monk1", "monk1", dict(connections="random")),
+        Point("monk3", "monk3", dict(connections="random")),
     ],
     "full": [
-        Point("mnist-up5k", "mnist-up5k", dict(epochs=11), ice40_raw=False, targets=("xc7",)),
-        Point("mnist-up5k-local", "mnist-up5k", dict(epochs=10, connections="local"),
+        Point("mnist-up5k", "mnist-up5k", dict(epochs=11, connections="random"), ice40_raw=False,
+              targets=("xc7",)),
+        Point("mnist-up5k-local", "mnist-up5k", dict(epochs=10, connections="local", window=16),
               ice40_raw=False),
-        Point("mnist-fanin6", "mnist-fanin6", dict(epochs=20), ice40_raw=False,
-              sim_limit=2000),
-        Point("adult", "adult"),
-        Point("breast-cancer", "breast-cancer"),
-        Point("monk1", "monk1"),
-        Point("monk2", "monk2"),
-        Point("monk3", "monk3"),
-        Point("digits", "default"),
+        Point("mnist-fanin6", "mnist-fanin6", dict(epochs=15, connections="random"),
+              ice40_raw=False, sim_limit=2000, targets=("xc7",)),
+        Point("adult", "adult", dict(connections="random")),
+        Point("breast-cancer", "breast-cancer", dict(connections="random")),
+        Point("monk1", "monk1", dict(connections="random")),
+        Point("monk2", "monk2", dict(connections="random")),
+        Point("monk3", "monk3", dict(connections="random")),
+        Point("digits-local", "default", dict(epochs=100, connections="local", window=32)),
     ],
 }
 
@@ -192,6 +195,9 @@ def build_ice40(netlist_path: Path, out: Path, raw: bool, stages: bool, timeout:
         os.killpg(proc.pid, signal.SIGTERM)
         output, _ = proc.communicate()
         output += f"\n[frontier] stopped after {timeout:.0f} s\n"
+    except BaseException:  # Ctrl-C: do not leave the build's tools running
+        os.killpg(proc.pid, signal.SIGTERM)
+        raise
     seconds = round(time.perf_counter() - t0, 1)
     Path(out).mkdir(parents=True, exist_ok=True)
     write_text_atomic(Path(out) / "build.log", f"$ lgn-hw {' '.join(cmd[3:])}\n{output}")
