@@ -1,6 +1,6 @@
 """The fused CPU kernel (train/csrc/multilinear.c): building, caching, loading, autograd.
 
-The C source is compiled on first use with the machine's C compiler (``$CC``, else ``cc``/``gcc``)
+The C source is compiled on first use (once per precision) with the machine's C compiler (``$CC``, else ``cc``/``gcc``)
 into a per-user cache (``$LGN_HW_CACHE`` or ``~/.cache/lgn-hw``), keyed by a hash of the source, the
 flags, the compiler and the CPU, and loaded with ctypes (which releases the GIL during calls).
 Compiling takes about a second; no torch headers are involved. If there is no working compiler,
@@ -25,8 +25,8 @@ import torch
 _SOURCE = Path(__file__).with_name("csrc") / "multilinear.c"
 _FLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fopenmp", "-shared", "-fPIC", "-std=c11"]
 _lock = threading.Lock()
-_lib = None
-_failed: str | None = None
+_libs: dict = {}  # "f32" / "f64" -> loaded library
+_failed: dict = {}  # same keys -> why it could not be built
 
 
 def _compiler() -> str | None:
@@ -51,22 +51,23 @@ def cache_dir() -> Path:
     return Path(root)
 
 
-def _build(cc: str) -> Path:
+def _build(cc: str, suffix: str) -> Path:
+    flags = _FLAGS + (["-DLGN_F64"] if suffix == "f64" else [])
     src = _SOURCE.read_bytes()
     try:
         version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
     except OSError:
         version = cc
-    key = hashlib.sha256(b"\0".join([src, " ".join(_FLAGS).encode(), version.encode(),
+    key = hashlib.sha256(b"\0".join([src, " ".join(flags).encode(), version.encode(),
                                      _cpu_tag().encode()])).hexdigest()[:16]
-    out = cache_dir() / f"lgn_multilinear_{key}.so"
+    out = cache_dir() / f"lgn_multilinear_{suffix}_{key}.so"
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
     os.close(fd)
     try:
-        proc = subprocess.run([cc, *_FLAGS, str(_SOURCE), "-o", tmp, "-lm"],
+        proc = subprocess.run([cc, *flags, str(_SOURCE), "-o", tmp, "-lm"],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"compiling {_SOURCE.name} failed: {proc.stderr.strip()[-500:]}")
@@ -77,46 +78,48 @@ def _build(cc: str) -> Path:
     return out
 
 
-def _declare(lib: ctypes.CDLL) -> None:
+def _declare(lib: ctypes.CDLL, suf: str) -> None:
     p, i64, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
-    for suf in ("f32", "f64"):
-        f = getattr(lib, f"lgn_forward_{suf}")
-        f.argtypes = [p, i64, p, p, i64, i32, p, i32]
-        f.restype = None
-        b = getattr(lib, f"lgn_backward_{suf}")
-        b.argtypes = [p, i64, i64, p, p, i64, i32, p, p, p, p, i32]
-        b.restype = None
+    f = getattr(lib, f"lgn_forward_{suf}")
+    f.argtypes = [p, i64, p, p, i64, i32, p, i32]
+    f.restype = None
+    b = getattr(lib, f"lgn_backward_{suf}")
+    b.argtypes = [p, i64, i64, p, p, i64, i32, p, p, p, p, i32]
+    b.restype = None
 
 
-def load():
-    """The loaded library, building it if needed; None if it cannot be built."""
-    global _lib, _failed
-    if _lib is not None or _failed is not None:
-        return _lib
+def load(suffix: str = "f32"):
+    """The loaded library for one precision ("f32" or "f64"), building it if needed (about a
+    second of compiling, cached per machine); None if it cannot be built."""
+    if suffix in _libs or suffix in _failed:
+        return _libs.get(suffix)
     with _lock:
-        if _lib is not None or _failed is not None:
-            return _lib
+        if suffix in _libs or suffix in _failed:
+            return _libs.get(suffix)
         if os.environ.get("LGN_HW_NO_CEXT", "") not in ("", "0"):
-            _failed = "disabled by LGN_HW_NO_CEXT"
+            _failed[suffix] = "disabled by LGN_HW_NO_CEXT"
             return None
         cc = _compiler()
         try:
             if cc is None:
                 raise RuntimeError("no C compiler found (set $CC)")
-            lib = ctypes.CDLL(str(_build(cc)))
-            if lib.lgn_abi_version() != 3:
+            lib = ctypes.CDLL(str(_build(cc, suffix)))
+            if lib.lgn_abi_version() != 4:
                 raise RuntimeError("stale kernel library")
-            _declare(lib)
-            _lib = lib
+            _declare(lib, suffix)
+            _libs[suffix] = lib
         except (OSError, RuntimeError) as exc:
-            _failed = str(exc)
-            warnings.warn(f"lgn-hw: fused CPU kernel unavailable ({_failed}); "
+            _failed[suffix] = str(exc)
+            warnings.warn(f"lgn-hw: fused CPU kernel unavailable ({exc}); "
                           "training uses the slower pure-torch path", RuntimeWarning, stacklevel=3)
-    return _lib
+    return _libs.get(suffix)
 
 
-def available() -> bool:
-    return load() is not None
+def available(dtype: torch.dtype = torch.float32) -> bool:
+    """Whether the fused kernel for ``dtype`` (float32 or float64) can be used."""
+    if dtype not in (torch.float32, torch.float64):
+        return False
+    return load(_suffix(dtype)) is not None
 
 
 def _suffix(dtype: torch.dtype) -> str:
@@ -133,24 +136,26 @@ def _threads() -> int:
 
 def forward(x: torch.Tensor, idx: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
     """y[G, B] from x[in_dim, B], idx int32[G, n], coef[G, 2**n] (no autograd)."""
-    lib = load()
+    suf = _suffix(x.dtype)
+    lib = load(suf)
     G, n = idx.shape
     B = x.shape[1]
     y = torch.empty(G, B, dtype=x.dtype)
-    getattr(lib, f"lgn_forward_{_suffix(x.dtype)}")(
+    getattr(lib, f"lgn_forward_{suf}")(
         x.data_ptr(), B, idx.data_ptr(), coef.data_ptr(), G, n, y.data_ptr(), _threads())
     return y
 
 
 def backward(x, idx, coef, dy, need_dx: bool):
-    lib = load()
+    suf = _suffix(x.dtype)
+    lib = load(suf)
     G, n = idx.shape
     B = x.shape[1]
     nt = min(_threads(), max(1, (B + 15) // 16))
     dx = torch.empty_like(x) if need_dx else None
     part = torch.empty(nt, G, 1 << n, dtype=x.dtype)
     dcoef = torch.empty(G, 1 << n, dtype=x.dtype)
-    getattr(lib, f"lgn_backward_{_suffix(x.dtype)}")(
+    getattr(lib, f"lgn_backward_{suf}")(
         x.data_ptr(), x.shape[0], B, idx.data_ptr(), coef.data_ptr(), G, n, dy.data_ptr(),
         dx.data_ptr() if dx is not None else None, part.data_ptr(), dcoef.data_ptr(), nt)
     return dx, dcoef

@@ -83,7 +83,7 @@ class LearnedConnectionsIWPLayer(IWPLayer):
         if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
             from . import cext
 
-            if cext.available():
+            if cext.available(x.dtype):
                 return cext.multilinear(xin.contiguous(), self.flat_idx32, coef)
         return F.multilinear_reference(xin, self.flat_idx, coef)
 

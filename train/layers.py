@@ -97,7 +97,7 @@ class _LogicLayer(nn.Module):
         if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
             from . import cext
 
-            if cext.available():
+            if cext.available(x.dtype):
                 return cext.multilinear(x, self.idx32, coef.to(x.dtype))
         return F.multilinear_reference(x, self.idx, coef.to(x.dtype))
 

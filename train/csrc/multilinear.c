@@ -58,11 +58,24 @@ static inline __attribute__((always_inline)) void fwd_gates_##SUF(              
         T *yr = y + g * B;                                                                        \
         int64_t b = b0;                                                                           \
         for (int k = 0; k < n; k++) xr[k] = x + (int64_t)idx[g * n + k] * B + b;                 \
-        for (; b + BB <= b1; b += BB) {                                                           \
-            fwd_block_##SUF(xr, c, n, BB, yr + b);                                                \
+        for (; b < b1; b += BB) { /* one call site: the tail block goes through padded copies */   \
+            int w = b1 - b < BB ? (int)(b1 - b) : BB;                                             \
+            const T *xp[6];                                                                       \
+            T xt[6][BB], ot[BB];                                                                  \
+            T *dst = yr + b;                                                                      \
+            for (int k = 0; k < n; k++) xp[k] = xr[k];                                            \
+            if (w < BB) {                                                                         \
+                for (int k = 0; k < n; k++) {                                                     \
+                    for (int j = 0; j < BB; j++) xt[k][j] = j < w ? xr[k][j] : 0;                 \
+                    xp[k] = xt[k];                                                                \
+                }                                                                                 \
+                dst = ot;                                                                         \
+            }                                                                                     \
+            fwd_block_##SUF(xp, c, n, BB, dst);                                                   \
+            if (w < BB)                                                                           \
+                for (int j = 0; j < w; j++) yr[b + j] = ot[j];                                    \
             for (int k = 0; k < n; k++) xr[k] += BB;                                              \
         }                                                                                         \
-        if (b < b1) fwd_block_##SUF(xr, c, n, (int)(b1 - b), yr + b);                             \
     }                                                                                             \
 }                                                                                                 \
                                                                                                   \
@@ -154,15 +167,15 @@ static inline __attribute__((always_inline)) void bwd_gates_##SUF(              
         }                                                                                         \
         for (int p = 0; p < P; p++)                                                               \
             for (int j = 0; j < BB; j++) acc[p][j] = 0;                                           \
-        for (; b + BB <= b1; b += BB) {                                                           \
-            bwd_block_##SUF(xr, dk, n, BB, dyr, dxr, need_dx, acc);                               \
+        for (; b < b1; b += BB) {                                                                 \
+            int w = b1 - b < BB ? (int)(b1 - b) : BB;                                             \
+            bwd_block_##SUF(xr, dk, n, w, dyr, dxr, need_dx, acc);                                \
             for (int k = 0; k < n; k++) {                                                         \
                 xr[k] += BB;                                                                      \
                 if (need_dx) dxr[k] += BB;                                                        \
             }                                                                                     \
             dyr += BB;                                                                            \
         }                                                                                         \
-        if (b < b1) bwd_block_##SUF(xr, dk, n, (int)(b1 - b), dyr, dxr, need_dx, acc);           \
         /* pairwise sum over the columns (a fixed order; vectorises across p) */                  \
         for (int h = BB / 2; h >= 1; h >>= 1)                                                     \
             for (int p = 0; p < P; p++)                                                           \
@@ -217,7 +230,11 @@ void lgn_backward_##SUF(const T *x, int64_t in_dim, int64_t B, const int32_t *id
 #define IF_OMP(...)
 #endif
 
-DEFINE_KERNELS(float, f32)
+/* one precision per build (train/cext.py compiles -DLGN_F64 separately, on first use) */
+#ifdef LGN_F64
 DEFINE_KERNELS(double, f64)
+#else
+DEFINE_KERNELS(float, f32)
+#endif
 
-int lgn_abi_version(void) { return 3; }
+int lgn_abi_version(void) { return 4; }
