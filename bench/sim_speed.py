@@ -4,7 +4,8 @@ Runs the same vectors (a dataset's test split, encoded by the netlist, or random
 ``rtl.sim.simulate_amaranth`` and ``rtl.iverilog.simulate_iverilog``, alternating the contenders
 (A B A B ...) and reporting the median over ``--repeats`` rounds, for the combinational core and a
 pipelined one. Every run must also match ``Netlist.evaluate`` (a mismatch aborts the benchmark).
-Amaranth's time is the simulation loop; Icarus's is ``vvp`` only (its one-off ``iverilog`` compile and
+Wall and CPU time are both recorded (CPU time is steadier on a loaded machine). Amaranth's time is
+the simulation loop; Icarus's is ``vvp`` only (its one-off ``iverilog`` compile and
 Amaranth's Verilog conversion are timed separately as ``setup``). Writes ``sim_speed.json`` and
 ``sim_speed.png`` into ``--out`` and prints a Markdown table. Figures depend on the (shared,
 noisy) machine; the thread count is recorded.
@@ -23,6 +24,9 @@ from pathlib import Path
 import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# --rtl-root DIR: take the rtl package from another checkout (A/B against an older commit)
+if "--rtl-root" in sys.argv:
+    sys.path.insert(0, sys.argv[sys.argv.index("--rtl-root") + 1])
 
 from lgn_hw.atomic import write_bytes_atomic, write_json_atomic  # noqa: E402
 
@@ -74,7 +78,9 @@ def _plot(rows, path):
 @click.option("--repeats", default=3, show_default=True, help="A/B rounds (median reported).")
 @click.option("--pipeline", default=2, show_default=True, help="k of the pipelined variant.")
 @click.option("--out", type=click.Path(file_okay=False), default="bench/results", show_default=True)
-def main(netlist, dataset, data_root, n_random, limit, repeats, pipeline, out):
+@click.option("--rtl-root", type=click.Path(file_okay=False), default=None,
+              help="Import rtl from this checkout instead (A/B against an older commit).")
+def main(netlist, dataset, data_root, n_random, limit, repeats, pipeline, out, rtl_root):
     from amaranth.back import verilog as amaranth_verilog
     from tqdm import tqdm
 
@@ -83,6 +89,9 @@ def main(netlist, dataset, data_root, n_random, limit, repeats, pipeline, out):
     from rtl.iverilog import simulate_iverilog
     from rtl.sim import simulate_amaranth
 
+    import rtl
+
+    click.echo(f"rtl from {Path(rtl.__file__).parent}", err=True)
     net = load_netlist(netlist)
     vec, what = _vectors(net, dataset, data_root, n_random, limit)
     rows = []
@@ -92,6 +101,7 @@ def main(netlist, dataset, data_root, n_random, limit, repeats, pipeline, out):
         vtext = amaranth_verilog.convert(core, name="lgn_core")
         convert_s = time.perf_counter() - t0
         times = {"amaranth": [], "iverilog": []}
+        cpu = {"amaranth": [], "iverilog": []}
         setup = {"amaranth": [], "iverilog": []}
         for _ in tqdm(range(repeats), desc=mode, unit="round"):
             for sim in ("amaranth", "iverilog"):  # A B A B ...
@@ -104,12 +114,16 @@ def main(netlist, dataset, data_root, n_random, limit, repeats, pipeline, out):
                 if not res.ok:
                     raise click.ClickException(f"{sim} {mode}: {res.summary()}")
                 times[sim].append(res.seconds)
+                cpu[sim].append(getattr(res, "cpu_seconds", float("nan")))
                 setup[sim].append(total - res.seconds)
         for sim in ("amaranth", "iverilog"):
             med = statistics.median(times[sim])
             rows.append({"simulator": sim, "mode": mode, "latency": core.latency,
                          "samples": len(vec), "median_s": med,
                          "samples_per_s": len(vec) / med, "runs_s": times[sim],
+                         "cpu_s": statistics.median(cpu[sim]),
+                         "samples_per_cpu_s": len(vec) / statistics.median(cpu[sim]),
+                         "runs_cpu_s": cpu[sim],
                          "setup_s": statistics.median(setup[sim])
                          + (convert_s if sim == "iverilog" else 0.0)})
     info = {"netlist": str(netlist), "vectors": what, "gates": core.netlist.n_gates,
@@ -121,11 +135,13 @@ def main(netlist, dataset, data_root, n_random, limit, repeats, pipeline, out):
     click.echo(f"{info['gates']} gates (optimised), {info['layers']} layers, {info['classes']} "
                f"classes; {len(vec)} samples ({what}); {repeats} A/B rounds, "
                f"{info['threads']} CPUs (shared)")
-    click.echo("| simulator | core | samples/s (median) | median s | setup s |")
-    click.echo("| --- | --- | --- | --- | --- |")
+    click.echo("| simulator | core | samples/s (wall, median) | samples per CPU-s (median) "
+               "| median wall s | setup s |")
+    click.echo("| --- | --- | --- | --- | --- | --- |")
     for r in rows:
         click.echo(f"| {r['simulator']} | {r['mode']} (latency {r['latency']}) | "
-                   f"{r['samples_per_s']:,.0f} | {r['median_s']:.2f} | {r['setup_s']:.2f} |")
+                   f"{r['samples_per_s']:,.0f} | {r['samples_per_cpu_s']:,.0f} | "
+                   f"{r['median_s']:.2f} | {r['setup_s']:.2f} |")
 
 
 if __name__ == "__main__":

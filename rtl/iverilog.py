@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -110,6 +111,11 @@ def _hex_lines(values, width: int) -> str:
     return "".join(format(int(v), f"0{digits}x") + "\n" for v in values)
 
 
+def _children_cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
 def _run_vvp(vvp, work, n, progress, timeout):
     """Run the compiled testbench, following its PROGRESS lines with a tqdm bar."""
     lines = []
@@ -155,16 +161,18 @@ def simulate_iverilog(core, vec: Vectors, *, top: str = "lgn_core", workdir=None
                               timeout=timeout)
         if comp.returncode != 0:
             raise RuntimeError(f"iverilog failed: {(comp.stderr or comp.stdout).strip()[:2000]}")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _children_cpu()
         stdout, rc = _run_vvp(vvp, work, n, progress, timeout)
         seconds = time.perf_counter() - start
+        cpu_seconds = _children_cpu() - cpu
         done = re.search(r"^DONE (\d+)", stdout, re.M)
         if rc != 0 or done is None:
             raise RuntimeError(f"vvp failed: {stdout.strip()[-2000:]}")
     finally:
         if own_dir:
             shutil.rmtree(work, ignore_errors=True)
-    result = SimResult("iverilog", n, seconds, n_mismatch=int(done.group(1)))
+    result = SimResult("iverilog", n, seconds, n_mismatch=int(done.group(1)),
+                       cpu_seconds=cpu_seconds)
     for m in re.finditer(r"^MISMATCH (\d+) (\S+) (\S+)", stdout, re.M):
         j = int(m.group(1))
         got = m.group(2)

@@ -62,8 +62,9 @@ def simulate_amaranth(core, vec: Vectors, *, progress: bool = False) -> SimResul
         sim.add_testbench(pipe_tb)
     else:
         sim.add_testbench(comb_tb)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     sim.run()
     result.seconds = time.perf_counter() - start
+    result.cpu_seconds = time.process_time() - cpu
     bar.close()
     return result

@@ -88,6 +88,7 @@ class SimResult:
     seconds: float
     mismatches: list = field(default_factory=list)  # (sample, exp counts, got counts, exp, got)
     n_mismatch: int = 0
+    cpu_seconds: float = 0.0  # CPU time of the simulation proper (steadier than wall time)
 
     @property
     def ok(self) -> bool:
