@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 _SOURCE = Path(__file__).with_name("csrc") / "multilinear.c"
-_FLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fopenmp", "-shared", "-fPIC", "-std=c11"]
+_FLAGS = ["-O2", "-ftree-vectorize", "-march=native", "-ffp-contract=off", "-fopenmp", "-shared", "-fPIC", "-std=c11"]
 _lock = threading.Lock()
 _libs: dict = {}  # "f32" / "f64" -> loaded library
 _failed: dict = {}  # same keys -> why it could not be built
