@@ -76,6 +76,9 @@ POINTS = {
               targets=("xc7",)),
         Point("mnist-up5k-local", "mnist-up5k", dict(epochs=10, connections="local", window=16),
               ice40_raw=False),
+        Point("mnist-up5k-wide-local", "mnist-up5k",
+              dict(epochs=20, width=[2500, 1250, 500], connections="local", window=16),
+              ice40_raw=False),
         Point("mnist-fanin6", "mnist-fanin6", dict(epochs=15, connections="random"),
               ice40_raw=False, sim_limit=2000, targets=("xc7",)),
         Point("adult", "adult", dict(connections="random")),
@@ -400,7 +403,15 @@ def main(quick, tiny, only, work, out, data_root, retrain, targets, stages, pnr_
                    f"{ice.get('luts', 'does not fit' if ice else '-')} LUT4, Fmax "
                    f"{ice.get('fmax_mhz')} MHz; xc7 {(rec.get('xc7') or {}).get('luts', '-')} LUT6 "
                    f"({rec['seconds']:.0f} s)", err=True)
-    paths = write_summary(done, mode if not only else f"{mode}-{'-'.join(only)}", Path(out))
+    if only:  # a partial sweep updates the mode's summary: same-named points are replaced
+        prev = Path(out) / f"frontier_{mode}.json"
+        if prev.exists():
+            names = {p["name"] for p in done}
+            order = [p.name for p in POINTS[mode]]
+            kept = [p for p in json.loads(prev.read_text())["points"] if p["name"] not in names]
+            done = sorted(kept + done, key=lambda p: order.index(p["name"])
+                          if p["name"] in order else len(order))
+    paths = write_summary(done, mode, Path(out))
     click.echo(markdown(done))
     click.echo(f"wrote {paths['json']}, {paths['md']}, {paths['png']}")
 

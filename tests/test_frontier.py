@@ -19,15 +19,21 @@ sys.modules[_spec.name] = frontier  # dataclasses look their module up there
 _spec.loader.exec_module(frontier)
 
 
-def build_tiny(tmp_path, data_root, targets):
+OTHER = {"name": "other", "dataset": "mnist", "gates": 10, "gates_after_optimize": 8,
+         "fan_in": [4], "test_acc_discrete": 0.5,
+         "sim": {"matching": 5, "samples": 5, "full_test_set": True}}
+
+
+def build_tiny(tmp_path, data_root, targets, extra=()):
     work, out = tmp_path / "work", tmp_path / "out"
     res = CliRunner().invoke(frontier.main, [
         "--tiny", "--work", str(work), "--out", str(out), "--data-root", str(data_root),
-        "--targets", targets, "--threads", "1"])
+        "--targets", targets, "--threads", "1", *extra])
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "frontier_tiny.json").read_text())
     assert (out / "frontier_tiny.png").read_bytes()[:4] == b"\x89PNG"
-    (point,) = summary["points"]
+    points = [p for p in summary["points"] if p["name"] != "other"]
+    (point,) = points
     assert point == json.loads((work / "monk1-tiny" / "point.json").read_text())
     return point, work / "monk1-tiny", (out / "frontier_tiny.md").read_text()
 
@@ -51,7 +57,15 @@ def check_common(point, root, data_root):
 
 
 def test_tiny_point_xc7(tmp_path, data_root):
-    point, root, md = build_tiny(tmp_path, data_root, "xc7")
+    # a partial sweep (--only) replaces its own points in an existing summary and keeps the rest
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = {**OTHER, "name": "monk1-tiny"}
+    (out / "frontier_tiny.json").write_text(json.dumps({"points": [OTHER, stale]}))
+    point, root, md = build_tiny(tmp_path, data_root, "xc7", ["--only", "monk1-tiny"])
+    names = [p["name"] for p in json.loads((out / "frontier_tiny.json").read_text())["points"]]
+    assert names == ["monk1-tiny", "other"] and point["gates"] != stale["gates"]
+    assert "| other | mnist |" in md
     check_common(point, root, data_root)
     rep = json.loads(Path(point["xc7"]["report"]).read_text())
     assert point["xc7"]["luts"] == rep["resources"]["lut"] > 0
