@@ -53,7 +53,7 @@ class Point:
     ice40_raw: bool = True       # iCE40 build takes raw features (hardware encoder) or bits
     sim_limit: int | None = None  # None: the whole test set
     targets: tuple = ("xc7", "ice40")  # fixed random connections rarely route on a full UP5K
-    pipeline_every: int | None = None  # iCE40 build; a timing failure retries with 1
+    pipeline_every: int | None = None  # iCE40 build; a timing failure retries with 2
 
 
 POINTS = {
@@ -78,7 +78,7 @@ POINTS = {
               ice40_raw=False),
         Point("mnist-up5k-wide-local", "mnist-up5k",
               dict(epochs=20, width=[2500, 1250, 500], connections="local", window=16),
-              ice40_raw=False),
+              ice40_raw=False, targets=("xc7",)),
         Point("mnist-fanin6", "mnist-fanin6", dict(epochs=15, connections="random"),
               ice40_raw=False, sim_limit=2000, targets=("xc7",)),
         Point("adult", "adult", dict(connections="random")),
@@ -210,6 +210,16 @@ def build_ice40(netlist_path: Path, out: Path, raw: bool, stages: bool, timeout:
         return {**base, "fits": None, "routed": False,
                 "error": f"place & route did not finish within {timeout:.0f} s "
                          f"(nextpnr log: {Path(out) / 'build' / 'top.tim'})"}
+    tim = Path(out) / "build" / "top.tim"
+    if tim.exists():  # what nextpnr got to, also for a failed build
+        text = tim.read_text(errors="replace")
+        lcs = re.findall(r"ICESTORM_LC:\s+(\d+)/\s*(\d+)", text)
+        if lcs:
+            base["placed_lcs"], base["lcs_available"] = int(lcs[-1][0]), int(lcs[-1][1])
+        fmax = re.findall(r"Max frequency for clock '[^']*': ([\d.]+) MHz \((PASS|FAIL) at "
+                          r"([\d.]+) MHz\)", text)
+        if fmax:
+            base["nextpnr_fmax_mhz"], base["clock_mhz"] = float(fmax[-1][0]), float(fmax[-1][2])
     if proc.returncode != 0:
         last = (output.strip().splitlines() or ["no output"])[-1]
         if "does not fit" in last:
@@ -260,15 +270,43 @@ def run_point(point: Point, work: Path, data_root, *, reuse=True, targets=("xc7"
     if "ice40" in targets:
         ice = build_ice40(netlist_path, root / "ice40", point.ice40_raw, stages, pnr_timeout,
                           point.pipeline_every)
-        if ice.get("failed") and "FAIL at" in ice["error"] and point.pipeline_every != 1:
-            # the combinational core misses the board clock: register every layer and retry
+        if ice.get("failed") and "FAIL at" in ice["error"] and point.pipeline_every is None:
+            # the combinational core misses the board clock: registers every 2 layers, once
             first = ice
-            ice = build_ice40(netlist_path, root / "ice40", point.ice40_raw, stages, pnr_timeout, 1)
+            ice = build_ice40(netlist_path, root / "ice40", point.ice40_raw, stages, pnr_timeout, 2)
             ice["first_attempt"] = first
         rec["ice40"] = ice
     rec["seconds"] = round(time.perf_counter() - t0, 1)
     write_json_atomic(root / "point.json", rec)
     return rec
+
+
+def _ice_cells(ice: dict) -> tuple:
+    """(LUT4, fits, Fmax, latency) cells of the table for one iCE40 build record."""
+    if not ice:
+        return "–", "–", "–", "–"
+    if ice.get("fits"):
+        pipe = f" (registers every {ice['pipeline_every']})" if ice.get("pipeline_every") else ""
+        return (f"{ice['luts']:,}", "yes (placed and routed)", f"{ice.get('fmax_mhz')}{pipe}",
+                str(ice.get("latency_cycles", "–")))
+    notes = []
+    for att in (ice.get("first_attempt"), ice):
+        if not att:
+            continue
+        what = (f"registers every {att['pipeline_every']}" if att.get("pipeline_every")
+                else "combinational")
+        if att.get("nextpnr_fmax_mhz") and "FAIL at" in att.get("error", ""):
+            why = f"timing {att['nextpnr_fmax_mhz']} < {att['clock_mhz']} MHz"
+        elif att.get("fits") is False or "placement" in att.get("error", ""):
+            why = "no legal placement"
+        elif not att.get("failed"):
+            why = "not routed in time"
+        else:
+            why = "failed"
+        lcs = f", {att['placed_lcs']:,}/{att['lcs_available']:,} LCs" if att.get("placed_lcs") else ""
+        notes.append(f"{what}: {why}{lcs}")
+    return "no bitstream: " + "; ".join(notes), "no" if ice.get("fits") is False else "not built", \
+        str(ice.get("nextpnr_fmax_mhz") or "–"), "–"
 
 
 def markdown(points: list) -> str:
@@ -278,18 +316,13 @@ def markdown(points: list) -> str:
             "| --- | --- | ---: | --- | ---: | --- | ---: | --- | ---: | ---: | ---: |"]
     for p in points:
         ice, x = p.get("ice40") or {}, p.get("xc7") or {}
-        luts4 = (ice.get("luts", "–") if ice.get("fits") else "–" if not ice else
-                 "does not fit" if ice.get("fits") is False else "build failed" if
-                 ice.get("failed") else "did not route in time")
+        luts4, fits, fmax, lat = _ice_cells(ice)
         s = p["sim"]
         sim = f"{s['matching']}/{s['samples']}" + ("" if s["full_test_set"] else " (subset)")
-        fits = ("yes (placed and routed)" if ice.get("fits") else "no" if ice.get("fits") is False
-                else "unknown" if ice else "–")
         rows.append(
             f"| {p['name']} | {p['dataset']} | {p['gates']:,} ({p['gates_after_optimize']:,}) | "
             f"{','.join(map(str, p['fan_in']))} | {100 * p['test_acc_discrete']:.2f}% | {sim} | "
-            f"{luts4} | {fits} | "
-            f"{ice.get('fmax_mhz') or '–'} | {ice.get('latency_cycles', '–')} | "
+            f"{luts4} | {fits} | {fmax} | {lat} | "
             f"{x.get('luts', '–')} |")
     return "\n".join(rows) + "\n"
 

@@ -97,7 +97,16 @@ def test_markdown_marks_subset_and_no_fit():
          "test_acc_discrete": 0.5, "sim": {"matching": 5, "samples": 5, "full_test_set": False},
          "ice40": {"fits": False, "error": "does not fit"}, "xc7": {"luts": 7}}
     row = frontier.markdown([p]).splitlines()[-1]
-    assert "5/5 (subset)" in row and "does not fit" in row and "| no |" in row and "| 7 |" in row
+    assert "5/5 (subset)" in row and "| 7 |" in row
+    assert "| no bitstream: combinational: no legal placement | no |" in row
+    p["ice40"] = {"fits": None, "failed": True, "pipeline_every": 2, "nextpnr_fmax_mhz": 9.5,
+                  "clock_mhz": 12.0, "error": "Max frequency ... (FAIL at 12.00 MHz)",
+                  "placed_lcs": 4000, "lcs_available": 5280,
+                  "first_attempt": {"fits": None, "failed": True, "error": "(FAIL at 12.00 MHz)",
+                                    "nextpnr_fmax_mhz": 8.0, "clock_mhz": 12.0}}
+    row = frontier.markdown([p]).splitlines()[-1]
+    assert ("| no bitstream: combinational: timing 8.0 < 12.0 MHz; registers every 2: timing "
+            "9.5 < 12.0 MHz, 4,000/5,280 LCs | not built | 9.5 | – |") in row
 
 
 @pytest.mark.parametrize("args, msg", [
@@ -121,4 +130,4 @@ def test_ice40_build_over_time_limit_is_recorded_not_routed(tmp_path, data_root)
     assert ice["fits"] is None and ice["routed"] is False and "luts" not in ice
     assert "did not finish within 1 s" in ice["error"]
     assert "[frontier] stopped after 1 s" in Path(ice["log"]).read_text()
-    assert "did not route in time" in (out / "frontier_tiny.md").read_text()
+    assert "no bitstream: combinational: not routed in time" in (out / "frontier_tiny.md").read_text()
