@@ -163,6 +163,5 @@ class LGNCore(wiring.Component):
             "layer_fan_ins": [layer.fan_in for layer in net.layers],
             "group_sizes": [len(g) for g in net.head.groups],
             "offsets": [int(o) for o in net.head.offsets],
-            "optimize": {k: (int(v) if isinstance(v, (int, bool)) and not isinstance(v, bool)
-                             else v) for k, v in self.stats.items()},
+            "optimize": {k: v if isinstance(v, bool) else int(v) for k, v in self.stats.items()},
         }
