@@ -15,7 +15,7 @@ Each frontier point is a real build, made with the project's own stages:
 
 Accuracy is the discretized netlist's test accuracy, recomputed here with ``Netlist.evaluate``
 and checked against the training run's own figure. The summary (JSON, Markdown table, PNG with the
-published reference points) goes to ``bench/results/frontier_<mode>.*``; the large artefacts
+published reference points) goes to ``bench/frontier_results/frontier_<mode>.*``; the large artefacts
 (netlists, logs, bitstreams) stay under ``--work`` (default ``lgn-out/frontier``, git-ignored).
 
     python bench/frontier.py --quick                # digits + UCI points, minutes
