@@ -56,6 +56,8 @@ def _preset_help() -> str:
 @click.option("--steps", type=int, help="Total optimiser steps (overrides --epochs).")
 @click.option("--batch-size", type=int, help="Samples per step.")
 @click.option("--lr", type=float, help="Adam learning rate (no weight decay).")
+@click.option("--schedule", type=click.Choice(["constant", "cosine"]),
+              help="Learning rate over the run: constant, or cosine decay from --lr to 0.")
 @click.option("--seed", type=int, help="Seed for connections, initialisation and batch order.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="auto: cuda if available.")
 @click.option("--out", type=click.Path(file_okay=False), default=DEFAULT_OUT, show_default=True,

@@ -20,6 +20,9 @@ from .layers import INITS, MAX_FAN_IN
 from .model import PARAMS
 
 
+SCHEDULES = ("constant", "cosine")
+
+
 class ConfigError(ValueError):
     """An invalid training configuration; the message is one line."""
 
@@ -41,6 +44,7 @@ class TrainConfig:
     steps: int | None = None
     batch_size: int = 128
     lr: float = 0.01
+    schedule: str = "constant"  # learning rate: constant, or cosine decay to 0 over the run
     seed: int = 0
     device: str = "auto"
     grad_norms: bool = False
@@ -164,6 +168,8 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"--tau must be a positive number, got {cfg.tau}")
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
         raise ConfigError(f"--lr must be a positive number, got {cfg.lr}")
+    if cfg.schedule not in SCHEDULES:
+        raise ConfigError(f"--schedule must be one of {', '.join(SCHEDULES)}, got {cfg.schedule!r}")
     if cfg.batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {cfg.batch_size}")
     if cfg.epochs < 1:

@@ -45,6 +45,13 @@ def build_model(cfg: TrainConfig, n_inputs: int, classes: int) -> LogicNet:
                     connections=cfg.connections, candidates=cfg.candidates, window=cfg.window)
 
 
+def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
+    """The learning rate of optimiser step ``step`` (0-based) of ``total``."""
+    if cfg.schedule == "cosine":
+        return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * step / max(1, total)))
+    return cfg.lr
+
+
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
     """The sample order of one epoch: a permutation determined by (seed, epoch) alone."""
     s = int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0] >> 1)
@@ -170,6 +177,8 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
             if order_epoch != epoch:
                 order, order_epoch = epoch_order(cfg.seed, epoch, n), epoch
             t0 = time.perf_counter()
+            for group in opt.param_groups:  # a function of the step alone: resumes exactly
+                group["lr"] = learning_rate(cfg, step, total)
             idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
             x = bits_train[idx].to(device)
             y = y_train[idx].to(device)
