@@ -1,8 +1,8 @@
 """``lgn-hw rtl`` (emit Verilog/RTLIL + sidecar) and ``lgn-hw sim`` (bit-exact simulation check).
 
 ``lgn-hw rtl [NETLIST] --out DIR`` writes ``DIR/<name>.v``, ``.il`` and ``.json``.
-``lgn-hw sim [NETLIST] [--dataset NAME | --random N]`` drives the core in Amaranth's simulator
-and/or Icarus Verilog with dataset samples (encoded by the netlist's encoding, or raw with
+``lgn-hw sim [NETLIST] [--dataset NAME | --random N]`` drives the core in Amaranth's simulator,
+Icarus Verilog and/or Verilator with dataset samples (encoded by the netlist's encoding, or raw with
 ``--raw-inputs``) or random vectors, compares counts and class with ``Netlist.evaluate``, prints
 ``M/N samples match (simulator, R samples/s)`` per simulator and exits non-zero on any mismatch,
 listing the first mismatching samples. NETLIST defaults to ``lgn_hw.DEFAULT_NETLIST``.
@@ -136,16 +136,19 @@ def _dataset_inputs(net, name, data_root, split, raw_inputs):
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Use only the first N samples.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random.")
-@click.option("--simulator", type=click.Choice(["amaranth", "iverilog", "both"]), default="both",
-              show_default=True)
+@click.option("--simulator", type=click.Choice(["amaranth", "iverilog", "verilator", "both", "all"]),
+              default="both", show_default=True,
+              help="both: amaranth + iverilog; all: also verilator (compiled: slow to build, "
+                   "fast to run, for big models and full test sets).")
 @_with_core_options
 def sim_command(netlist, dataset, n_random, data_root, split, limit, seed, simulator, raw_inputs,
                 pipeline, popcount, no_optimize):
     """Simulate the core of NETLIST and check it sample by sample against Netlist.evaluate."""
     from lgn_hw.infer import dataset_from_meta
 
-    from .iverilog import IcarusMissing, simulate_iverilog
+    from .iverilog import simulate_iverilog
     from .sim import simulate_amaranth
+    from .verilator import simulate_verilator
     from .vectors import make_vectors, random_inputs
 
     if dataset is not None and n_random is not None:
@@ -167,13 +170,15 @@ def sim_command(netlist, dataset, n_random, data_root, split, limit, seed, simul
     click.echo(f"core: {core.netlist.n_gates} gates in {len(core.netlist.layers)} layers, "
                f"{core.classes} classes, {mode}; {len(vec)} samples ({what})")
     failed = False
-    for sim in (["amaranth", "iverilog"] if simulator == "both" else [simulator]):
+    sims = {"both": ["amaranth", "iverilog"], "all": ["amaranth", "iverilog", "verilator"]}
+    for sim in sims.get(simulator, [simulator]):
         if sim == "amaranth":
             res = simulate_amaranth(core, vec, progress=True)
         else:
+            run = simulate_iverilog if sim == "iverilog" else simulate_verilator
             try:
-                res = simulate_iverilog(core, vec, progress=True)
-            except (IcarusMissing, RuntimeError) as exc:  # missing tools, compile/run failure
+                res = run(core, vec, progress=True)
+            except RuntimeError as exc:  # missing tools, compile/run failure: one line
                 raise click.ClickException(str(exc)) from None
         click.echo(res.summary())
         for line in res.details():

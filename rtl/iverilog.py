@@ -24,7 +24,8 @@ from tqdm import tqdm
 
 from .vectors import SimResult, Vectors, unpack_counts
 
-__all__ = ["IcarusMissing", "find_icarus", "icarus_testbench", "simulate_iverilog"]
+__all__ = ["IcarusMissing", "find_icarus", "icarus_testbench", "write_bench", "run_bench",
+           "simulate_iverilog"]
 
 _KEEP = 20  # mismatches printed by the testbench
 _PROGRESS = 256  # the testbench reports progress every this many samples
@@ -116,12 +117,12 @@ def _children_cpu() -> float:
     return use.ru_utime + use.ru_stime
 
 
-def _run_vvp(vvp, work, n, progress, timeout):
+def _run_streaming(cmd, work, n, name, progress, timeout):
     """Run the compiled testbench, following its PROGRESS lines with a tqdm bar."""
     lines = []
-    with tqdm(total=n, desc="iverilog sim", unit="sample", disable=not progress,
+    with tqdm(total=n, desc=f"{name} sim", unit="sample", disable=not progress,
               leave=False) as bar, subprocess.Popen(
-            [vvp, "-n", "sim.vvp"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True) as proc:
         deadline = None if timeout is None else time.monotonic() + timeout
         for line in proc.stdout:
@@ -130,49 +131,49 @@ def _run_vvp(vvp, work, n, progress, timeout):
                 bar.update(int(line.split()[1]) - bar.n)
             if deadline is not None and time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError(f"vvp timed out after {timeout} s")
+                raise RuntimeError(f"{name} simulation timed out after {timeout} s")
         rc = proc.wait()
     return "".join(lines), rc
 
 
-def simulate_iverilog(core, vec: Vectors, *, top: str = "lgn_core", workdir=None,
-                      verilog_text: str | None = None, timeout: float | None = None,
-                      progress: bool = False) -> SimResult:
-    """Emit ``core`` (or use ``verilog_text``), simulate ``vec`` in Icarus, return the comparison."""
-    iverilog, vvp = find_icarus()
+def write_bench(work: Path, core, vec: Vectors, top: str, verilog_text) -> None:
+    """The design, the self-checking testbench and the ``$readmemh`` vector files, in ``work``."""
+    w, classes = core.count_width, core.classes
+    if verilog_text is None:
+        verilog_text = _verilog.convert(core, name=top)
+    (work / f"{top}.v").write_text(verilog_text)
+    (work / "lgn_tb.v").write_text(icarus_testbench(core, len(vec), top, vec.input_width))
+    (work / "inputs.hex").write_text(_hex_lines(vec.inputs, vec.input_width))
+    packed = [sum(int(c) << (k * w) for k, c in enumerate(row)) for row in vec.counts]
+    (work / "counts.hex").write_text(_hex_lines(packed, w * classes))
+    (work / "cls.hex").write_text(_hex_lines(vec.pred, len(core.cls)))
+
+
+def run_bench(name: str, build, run_cmd, core, vec: Vectors, *, top, workdir, verilog_text,
+              timeout, progress) -> SimResult:
+    """Write the bench, ``build(work)`` it, run ``run_cmd`` in ``work`` and parse its report.
+    Shared by the Icarus and the Verilator back-ends (same testbench, same report)."""
     n = len(vec)
     if n == 0:
-        return SimResult("iverilog", 0, 0.0)
+        return SimResult(name, 0, 0.0)
     w, classes = core.count_width, core.classes
     own_dir = workdir is None
-    work = Path(tempfile.mkdtemp(prefix="lgn_iverilog_") if own_dir else workdir)
+    work = Path(tempfile.mkdtemp(prefix=f"lgn_{name}_") if own_dir else workdir)
     work.mkdir(parents=True, exist_ok=True)
     try:
-        if verilog_text is None:
-            verilog_text = _verilog.convert(core, name=top)
-        (work / f"{top}.v").write_text(verilog_text)
-        (work / "lgn_tb.v").write_text(icarus_testbench(core, n, top, vec.input_width))
-        (work / "inputs.hex").write_text(_hex_lines(vec.inputs, vec.input_width))
-        packed = [sum(int(c) << (k * w) for k, c in enumerate(row)) for row in vec.counts]
-        (work / "counts.hex").write_text(_hex_lines(packed, w * classes))
-        (work / "cls.hex").write_text(_hex_lines(vec.pred, len(core.cls)))
-        comp = subprocess.run([iverilog, "-g2012", "-o", "sim.vvp", "-s", "lgn_tb", "lgn_tb.v",
-                               f"{top}.v"], cwd=work, capture_output=True, text=True,
-                              timeout=timeout)
-        if comp.returncode != 0:
-            raise RuntimeError(f"iverilog failed: {(comp.stderr or comp.stdout).strip()[:2000]}")
+        write_bench(work, core, vec, top, verilog_text)
+        build(work)
         start, cpu = time.perf_counter(), _children_cpu()
-        stdout, rc = _run_vvp(vvp, work, n, progress, timeout)
+        stdout, rc = _run_streaming(run_cmd, work, n, name, progress, timeout)
         seconds = time.perf_counter() - start
         cpu_seconds = _children_cpu() - cpu
         done = re.search(r"^DONE (\d+)", stdout, re.M)
         if rc != 0 or done is None:
-            raise RuntimeError(f"vvp failed: {stdout.strip()[-2000:]}")
+            raise RuntimeError(f"{name} simulation failed: {stdout.strip()[-2000:]}")
     finally:
         if own_dir:
             shutil.rmtree(work, ignore_errors=True)
-    result = SimResult("iverilog", n, seconds, n_mismatch=int(done.group(1)),
-                       cpu_seconds=cpu_seconds)
+    result = SimResult(name, n, seconds, n_mismatch=int(done.group(1)), cpu_seconds=cpu_seconds)
     for m in re.finditer(r"^MISMATCH (\d+) (\S+) (\S+)", stdout, re.M):
         j = int(m.group(1))
         got = m.group(2)
@@ -184,3 +185,21 @@ def simulate_iverilog(core, vec: Vectors, *, top: str = "lgn_core", workdir=None
     for m in re.finditer(r"^EARLY (\d+)", stdout, re.M):
         result.mismatches.append((int(m.group(1)), [], [], -1, -1))
     return result
+
+
+def simulate_iverilog(core, vec: Vectors, *, top: str = "lgn_core", workdir=None,
+                      verilog_text: str | None = None, timeout: float | None = None,
+                      progress: bool = False) -> SimResult:
+    """Emit ``core`` (or use ``verilog_text``), simulate ``vec`` in Icarus, return the comparison."""
+    iverilog, vvp = find_icarus()
+
+    def build(work):
+        comp = subprocess.run([iverilog, "-g2012", "-o", "sim.vvp", "-s", "lgn_tb", "lgn_tb.v",
+                               f"{top}.v"], cwd=work, capture_output=True, text=True,
+                              timeout=timeout)
+        if comp.returncode != 0:
+            raise RuntimeError(f"iverilog failed: {(comp.stderr or comp.stdout).strip()[:2000]}")
+
+    return run_bench("iverilog", build, [vvp, "-n", "sim.vvp"], core, vec, top=top,
+                     workdir=workdir, verilog_text=verilog_text, timeout=timeout,
+                     progress=progress)
