@@ -41,6 +41,7 @@ def test_overrides_and_layers():
     (dict(epochs=0), "--epochs must be >= 1"),
     (dict(width=0), "--width must be positive"),
     (dict(estimator="relu"), "--estimator must be one of"),
+    (dict(schedule="step"), "--schedule must be one of constant, cosine"),
 ])
 def test_errors(kw, msg):
     with pytest.raises(ConfigError, match=msg):

@@ -9,7 +9,7 @@ import torch
 from lgn_hw.netlist import Netlist
 from train.config import resolve
 from train.data import load_encoded
-from train.loop import TrainingError, epoch_order, train
+from train.loop import TrainingError, epoch_order, learning_rate, train
 
 SMALL = dict(width="60,40", fan_in="4,3", epochs=3, batch_size=128, seed=4)
 
@@ -50,8 +50,9 @@ def test_outputs_and_metrics(tmp_path, digits):
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_resume_after_interruption_gives_same_netlist(tmp_path, digits):
-    cfg = resolve(thresholds=2, **SMALL)
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_resume_after_interruption_gives_same_netlist(tmp_path, digits, schedule):
+    cfg = resolve(thresholds=2, schedule=schedule, **SMALL)
     full = tmp_path / "full"
     train(cfg, digits, full, progress=False)
 
@@ -116,3 +117,12 @@ def test_epoch_order_depends_on_seed_and_epoch_only():
     assert sorted(a.tolist()) == list(range(100))
     assert not torch.equal(a, epoch_order(1, 6, 100)) and not torch.equal(a, epoch_order(2, 5, 100))
     assert np.unique(a.numpy()).size == 100
+
+
+def test_learning_rate_schedules():
+    const = resolve(lr=0.1)
+    assert [learning_rate(const, s, 4) for s in range(4)] == [0.1] * 4
+    cos = resolve(lr=0.1, schedule="cosine")
+    lrs = [learning_rate(cos, s, 4) for s in range(4)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[2] == pytest.approx(0.05)
+    assert all(a > b for a, b in zip(lrs, lrs[1:])) and lrs[-1] > 0
