@@ -1,4 +1,5 @@
-"""Benchmark: simulation speed (samples/s) of the core in Amaranth's simulator and Icarus Verilog.
+"""Benchmark: simulation speed (samples/s) of the core in Amaranth's simulator, Icarus Verilog and
+(when installed) Verilator.
 
 Runs the same vectors (a dataset's test split, encoded by the netlist, or random bits) through
 ``rtl.sim.simulate_amaranth`` and ``rtl.iverilog.simulate_iverilog``, alternating the contenders
@@ -16,6 +17,7 @@ noisy) machine; the thread count is recorded.
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -92,6 +94,13 @@ def main(netlist, dataset, data_root, n_random, limit, repeats, pipeline, out, r
     import rtl
 
     click.echo(f"rtl from {Path(rtl.__file__).parent}", err=True)
+    backends = {"iverilog": simulate_iverilog}
+    sims = ["amaranth", "iverilog"]
+    if shutil.which(os.environ.get("VERILATOR", "verilator")):
+        from rtl.verilator import simulate_verilator
+
+        backends["verilator"] = simulate_verilator
+        sims.append("verilator")
     net = load_netlist(netlist)
     vec, what = _vectors(net, dataset, data_root, n_random, limit)
     rows = []
@@ -100,23 +109,23 @@ def main(netlist, dataset, data_root, n_random, limit, repeats, pipeline, out, r
         t0 = time.perf_counter()
         vtext = amaranth_verilog.convert(core, name="lgn_core")
         convert_s = time.perf_counter() - t0
-        times = {"amaranth": [], "iverilog": []}
-        cpu = {"amaranth": [], "iverilog": []}
-        setup = {"amaranth": [], "iverilog": []}
+        times = {s: [] for s in sims}
+        cpu = {s: [] for s in sims}
+        setup = {s: [] for s in sims}
         for _ in tqdm(range(repeats), desc=mode, unit="round"):
-            for sim in ("amaranth", "iverilog"):  # A B A B ...
+            for sim in sims:  # A B C A B C ...
                 t0 = time.perf_counter()
                 if sim == "amaranth":
                     res = simulate_amaranth(core, vec)
                 else:
-                    res = simulate_iverilog(core, vec, verilog_text=vtext)
+                    res = backends[sim](core, vec, verilog_text=vtext)
                 total = time.perf_counter() - t0
                 if not res.ok:
                     raise click.ClickException(f"{sim} {mode}: {res.summary()}")
                 times[sim].append(res.seconds)
                 cpu[sim].append(getattr(res, "cpu_seconds", float("nan")))
                 setup[sim].append(total - res.seconds)
-        for sim in ("amaranth", "iverilog"):
+        for sim in sims:
             med = statistics.median(times[sim])
             rows.append({"simulator": sim, "mode": mode, "latency": core.latency,
                          "samples": len(vec), "median_s": med,
@@ -125,7 +134,7 @@ def main(netlist, dataset, data_root, n_random, limit, repeats, pipeline, out, r
                          "samples_per_cpu_s": len(vec) / statistics.median(cpu[sim]),
                          "runs_cpu_s": cpu[sim],
                          "setup_s": statistics.median(setup[sim])
-                         + (convert_s if sim == "iverilog" else 0.0)})
+                         + (convert_s if sim != "amaranth" else 0.0)})
     info = {"netlist": str(netlist), "vectors": what, "gates": core.netlist.n_gates,
             "layers": len(core.netlist.layers), "classes": core.classes,
             "threads": os.cpu_count(), "repeats": repeats, "rows": rows}
