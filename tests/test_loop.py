@@ -50,7 +50,7 @@ def test_outputs_and_metrics(tmp_path, digits):
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+@pytest.mark.parametrize("schedule", ["constant", pytest.param("cosine", marks=pytest.mark.slow)])
 def test_resume_after_interruption_gives_same_netlist(tmp_path, digits, schedule):
     cfg = resolve(thresholds=2, schedule=schedule, **SMALL)
     full = tmp_path / "full"
@@ -73,6 +73,7 @@ def test_resume_after_interruption_gives_same_netlist(tmp_path, digits, schedule
     assert [e["train_loss"] for e in mf] == [e["train_loss"] for e in mp]
 
 
+@pytest.mark.slow
 def test_resume_extends_training(tmp_path, digits):
     two = resolve(thresholds=2, **{**SMALL, "epochs": 2})
     three = resolve(thresholds=2, **SMALL)

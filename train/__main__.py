@@ -20,14 +20,16 @@ from lgn_hw import DEFAULT_OUT
 from .config import PRESETS, ConfigError, resolve
 
 
-def _preset_help() -> str:
-    return "; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items())
+def _preset_epilog() -> str:
+    """The presets, one per line (the \\b keeps click from rewrapping them)."""
+    rows = "\n".join(f"  {k:<16} {v[0]}" for k, v in PRESETS.items())
+    return f"\b\nPresets (--preset NAME):\n{rows}"
 
 
-@click.command(name="train", context_settings={"help_option_names": ["-h", "--help"],
-                                               "max_content_width": 100})
+@click.command(name="train", epilog=_preset_epilog(),
+               context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--preset", default="default", show_default=True,
-              help=f"Named configuration; other options override it. {_preset_help()}.")
+              help="Named configuration (listed below); other options override it.")
 @click.option("--dataset", help="Dataset name (digits, mnist, fashion-mnist, adult, breast-cancer, "
                                 "monk1, monk2, monk3). Default: the preset's.")
 @click.option("--data-root", type=click.Path(file_okay=False),
