@@ -131,7 +131,8 @@ def _dataset_inputs(net, name, data_root, split, raw_inputs):
 @click.option("--random", "n_random", type=click.IntRange(min=1), default=None,
               help="Simulate N random input vectors instead of a dataset.")
 @click.option("--data-root", type=click.Path(file_okay=False), default=None,
-              help=f"Folder holding the datasets (default: ${DATA_ENV}, else ~/.cache/lgn-hw/datasets).")
+              help=f"Folder holding the datasets (default: ${DATA_ENV}, "
+                   "else ~/.cache/lgn-hw/datasets).")
 @click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Use only the first N samples.")
