@@ -403,8 +403,11 @@ def write_summary(points: list, mode: str, out: Path) -> dict:
 @click.option("--stages", is_flag=True, help="Also run hierarchical synthesis (per-stage LUTs).")
 @click.option("--pnr-timeout", type=click.FloatRange(min=1), default=1200, show_default=True,
               help="Seconds an iCE40 build may take before it is recorded as not routed.")
+@click.option("--collect", is_flag=True,
+              help="Build nothing: write the summary from the points' existing point.json records.")
 @click.option("--threads", type=int, default=None, help="torch CPU threads.")
-def main(quick, tiny, only, work, out, data_root, retrain, targets, stages, pnr_timeout, threads):
+def main(quick, tiny, only, work, out, data_root, retrain, targets, stages, pnr_timeout, collect,
+         threads):
     """Train, build and report the accuracy-vs-LUTs frontier."""
     mode = "tiny" if tiny else "quick" if quick else "full"
     points = POINTS[mode]
@@ -425,6 +428,12 @@ def main(quick, tiny, only, work, out, data_root, retrain, targets, stages, pnr_
     if data_root:
         os.environ["LGN_HW_DATA"] = str(Path(data_root).resolve())
     done = []
+    if collect:
+        found = [Path(work) / p.name / "point.json" for p in points]
+        done = [json.loads(f.read_text()) for f in found if f.exists()]
+        if not done:
+            raise click.ClickException(f"no point.json under {work} for the {mode} points")
+        points = []
     for point in points:
         click.echo(f"[{point.name}] ...", err=True)
         try:
@@ -439,7 +448,7 @@ def main(quick, tiny, only, work, out, data_root, retrain, targets, stages, pnr_
                    f"{ice.get('luts', 'does not fit' if ice else '-')} LUT4, Fmax "
                    f"{ice.get('fmax_mhz')} MHz; xc7 {(rec.get('xc7') or {}).get('luts', '-')} LUT6 "
                    f"({rec['seconds']:.0f} s)", err=True)
-    if only:  # a partial sweep updates the mode's summary: same-named points are replaced
+    if only and not collect:  # a partial sweep updates the mode's summary: same-named points are replaced
         prev = Path(out) / f"frontier_{mode}.json"
         if prev.exists():
             names = {p["name"] for p in done}

@@ -131,3 +131,18 @@ def test_ice40_build_over_time_limit_is_recorded_not_routed(tmp_path, data_root)
     assert "did not finish within 1 s" in ice["error"]
     assert "[frontier] stopped after 1 s" in Path(ice["log"]).read_text()
     assert "no bitstream: combinational: not routed in time" in (out / "frontier_tiny.md").read_text()
+
+
+def test_collect_rewrites_summary_from_point_records(tmp_path):
+    work, out = tmp_path / "work", tmp_path / "out"
+    (work / "monk1-tiny").mkdir(parents=True)
+    rec = {**OTHER, "name": "monk1-tiny", "dataset": "monk1", "xc7": {"luts": 42}}
+    (work / "monk1-tiny" / "point.json").write_text(json.dumps(rec))
+    res = CliRunner().invoke(frontier.main, ["--tiny", "--collect", "--work", str(work),
+                                             "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "frontier_tiny.json").read_text())["points"] == [rec]
+    assert "| 42 |" in (out / "frontier_tiny.md").read_text()
+    res = CliRunner().invoke(frontier.main, ["--tiny", "--collect", "--work", str(tmp_path / "x"),
+                                             "--out", str(out)])
+    assert res.exit_code == 1 and "no point.json under" in res.output
