@@ -124,10 +124,18 @@ void lgn_forward_##SUF(const T *x, int64_t B, const int32_t *idx, const T *coef,
 static inline __attribute__((always_inline)) void bwd_block_##SUF(                                \
     const T *const *xr, const T *dk, int n, int w, const T *dyr, T *const *dxr, int need_dx,      \
     T acc[64][BB]) {                                                                              \
-    T xv[6][BB], dyv[BB], wb[64][BB];                                                             \
-    for (int k = 0; k < n; k++)                                                                   \
-        for (int j = 0; j < BB; j++) xv[k][j] = j < w ? xr[k][j] : 0;                             \
-    for (int j = 0; j < BB; j++) dyv[j] = j < w ? dyr[j] : 0; /* zero pad: no effect */           \
+    T xt[6][BB], dyt[BB], wb[64][BB];                                                             \
+    const T *xv[6], *dyv = dyr;                                                                   \
+    for (int k = 0; k < n; k++) xv[k] = xr[k];                                                    \
+    if (w < BB) { /* tail block: zero-padded copies (full blocks read in place: element-wise   \
+                     copies there cost more than the arithmetic) */                               \
+        for (int k = 0; k < n; k++) {                                                             \
+            for (int j = 0; j < BB; j++) xt[k][j] = j < w ? xr[k][j] : 0;                         \
+            xv[k] = xt[k];                                                                        \
+        }                                                                                         \
+        for (int j = 0; j < BB; j++) dyt[j] = j < w ? dyr[j] : 0;                                 \
+        dyv = dyt;                                                                                \
+    }                                                                                             \
     for (int j = 0; j < BB; j++) wb[0][j] = dyv[j];                                               \
     for (int k = 0; k < n; k++) {                                                                 \
         int h = 1 << k;                                                                           \
