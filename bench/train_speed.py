@@ -129,7 +129,37 @@ def run_one(name: str, steps: int, peer: str | None, threads: int | None) -> dic
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def kernel_times(repeats: int = 15) -> list:
+    """Median ms of train.cext forward / backward for one layer (G gates, in_dim = G, batch 128,
+    random data, one thread): the fused kernel alone, without autograd or the optimizer."""
+    import torch
+
+    from train import cext
+
+    torch.set_num_threads(1)
+    rows = []
+    for n, G in ((2, 8000), (4, 2000), (6, 2000)):
+        g = torch.Generator().manual_seed(n)
+        x = torch.rand(G, BATCH, generator=g)
+        idx = torch.stack([torch.randperm(G, generator=g)[:n] for _ in range(G)]).int()
+        c, dy = torch.rand(G, 1 << n, generator=g), torch.rand(G, BATCH, generator=g)
+
+        def med(f):
+            f()
+            ts = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                f()
+                ts.append(time.perf_counter() - t0)
+            return 1e3 * statistics.median(ts)
+
+        rows.append({"fan_in": n, "gates": G, "forward_ms": med(lambda: cext.forward(x, idx, c)),
+                     "backward_ms": med(lambda: cext.backward(x, idx, c, dy, True))})
+    return rows
+
+
 @click.command()
+@click.option("--kernels", is_flag=True, help="Only time the fused CPU kernel per layer (one thread).")
 @click.option("--rounds", default=3, show_default=True, help="A B A B rounds (median reported).")
 @click.option("--steps", default=20, show_default=True, help="Timed steps per measurement.")
 @click.option("--only", help="Comma-separated contender names (default: all).")
@@ -138,7 +168,12 @@ def run_one(name: str, steps: int, peer: str | None, threads: int | None) -> dic
 @click.option("--threads", type=int, help="OMP_NUM_THREADS for the workers (default: all cores).")
 @click.option("--json-out", type=click.Path(dir_okay=False), help="Also write the results as JSON.")
 @click.option("--worker", hidden=True)
-def main(rounds, steps, only, peer, threads, json_out, worker):
+def main(kernels, rounds, steps, only, peer, threads, json_out, worker):
+    if kernels:
+        for r in kernel_times():
+            click.echo(f"fan-in {r['fan_in']}, {r['gates']} gates, batch {BATCH}, 1 thread: forward "
+                       f"{r['forward_ms']:.2f} ms, backward {r['backward_ms']:.2f} ms")
+        return
     if worker:
         print(json.dumps(worker_fn(worker, steps, peer)))
         return
