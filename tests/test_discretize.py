@@ -74,3 +74,13 @@ def test_gate_kinds_fractions():
     k2 = gate_kinds(discretize(model2))
     assert abs(sum(k2["overall"].values()) - 1) < 1e-9
     assert {"AND", "XOR", "const0"} <= set(k2["overall"])
+
+
+def test_package_exposes_discretize_without_importing_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, train; assert callable(train.discretize); "
+            "assert 'torch' not in sys.modules; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
