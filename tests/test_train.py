@@ -51,7 +51,7 @@ def test_help_lists_options_and_presets():
     for opt in ("--preset", "--dataset", "--data-root", "--thresholds", "--encoding", "--fan-in",
                 "--param", "--estimator", "--init", "--layers", "--width", "--tau", "--epochs",
                 "--steps", "--batch-size", "--lr", "--seed", "--device", "--out", "--resume",
-                "--grad-norms", "--schedule", "mnist-up5k", "mnist-ecp5", "mnist-difflogic"):
+                "--grad-norms", "--schedule", "--download", "mnist-up5k", "mnist-ecp5", "mnist-difflogic"):
         assert opt in re.sub(r"-\s+", "-", r.output), opt  # click may wrap after a hyphen
 
 

@@ -34,6 +34,8 @@ def _preset_epilog() -> str:
                                 "monk1, monk2, monk3). Default: the preset's.")
 @click.option("--data-root", type=click.Path(file_okay=False),
               help="Directory holding the dataset files (default: $LGN_HW_DATA, else ~/.cache/lgn-hw/datasets).")
+@click.option("--download", is_flag=True,
+              help="Fetch missing dataset files from their upstream location (MD5-checked) into the data root.")
 @click.option("--thresholds", type=int, help="Thermometer thresholds (encoded bits) per numeric feature.")
 @click.option("--encoding", type=click.Choice(["uniform", "quantile"]),
               help="Thermometer thresholds: uniform over the feature range, or training-set quantiles.")
@@ -69,7 +71,7 @@ def _preset_epilog() -> str:
 @click.option("--grad-norms", is_flag=True, default=None, help="Log per-layer gradient norms per epoch.")
 @click.option("--threads", type=int, help="CPU threads (default: torch's default, all cores).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def main(preset, layers, out, resume, threads, quiet, **opts):
+def main(preset, layers, out, resume, threads, quiet, download, **opts):
     """Train a differentiable logic gate network and discretize it into a Netlist."""
     import torch
 
@@ -82,7 +84,7 @@ def main(preset, layers, out, resume, threads, quiet, **opts):
         torch.set_num_threads(threads)
     try:
         cfg = resolve(preset, layers=layers, **opts)
-        data = load_encoded(cfg.dataset, cfg.data_root, cfg.thresholds, cfg.encoding)
+        data = load_encoded(cfg.dataset, cfg.data_root, cfg.thresholds, cfg.encoding, download=download)
         click.echo(f"{data.name}: {len(data.y_train)} train / {len(data.y_test)} test samples, "
                    f"{data.n_inputs} input bits, {data.n_classes} classes; layers "
                    f"{'x'.join(map(str, cfg.width))} (fan-in {','.join(map(str, cfg.fan_in))}, "

@@ -31,11 +31,13 @@ class EncodedData:
         return int(self.bits_train.shape[1])
 
 
-def load_encoded(name: str, data_root=None, thresholds: int = 3, method: str = "uniform") -> EncodedData:
+def load_encoded(name: str, data_root=None, thresholds: int = 3, method: str = "uniform",
+                 download: bool = False) -> EncodedData:
+    """Load ``name`` (``download``: fetch missing files, MD5-checked) and encode it."""
     from lgn_hw import datasets, encoding
 
     try:
-        ds = datasets.load(name, data_root)
+        ds = datasets.load(name, data_root, download=download)
     except datasets.DatasetError as exc:
         raise DataError(str(exc)) from None
     try:
