@@ -56,7 +56,7 @@ def check_common(point, root, data_root):
     assert f"{sim['samples']}/{sim['samples']} samples match (iverilog" in Path(sim["log"]).read_text()
 
 
-def test_tiny_point_xc7(tmp_path, data_root):
+def test_tiny_point_xc7_then_carry_over(tmp_path, data_root):
     # a partial sweep (--only) replaces its own points in an existing summary and keeps the rest
     out = tmp_path / "out"
     out.mkdir()
@@ -65,7 +65,14 @@ def test_tiny_point_xc7(tmp_path, data_root):
     point, root, md = build_tiny(tmp_path, data_root, "xc7", ["--only", "monk1-tiny"])
     names = [p["name"] for p in json.loads((out / "frontier_tiny.json").read_text())["points"]]
     assert names == ["monk1-tiny", "other"] and point["gates"] != stale["gates"]
-    assert "| other | mnist |" in md
+    assert "| other | mnist |" in md and point["carried_over"] == []
+    # a second run with --targets ice40 keeps the sim and xc7 results of the unchanged netlist
+    log = tmp_path / "work" / "monk1-tiny" / "sim.log"
+    before = log.stat().st_mtime_ns
+    again, _, _ = build_tiny(tmp_path, data_root, "ice40", ["--pnr-timeout", "1"])
+    assert again["carried_over"] == ["sim", "xc7"]
+    assert again["sim"] == point["sim"] and again["xc7"] == point["xc7"]
+    assert log.stat().st_mtime_ns == before  # not rerun
     check_common(point, root, data_root)
     rep = json.loads(Path(point["xc7"]["report"]).read_text())
     assert point["xc7"]["luts"] == rep["resources"]["lut"] > 0
@@ -102,8 +109,8 @@ def test_markdown_marks_subset_and_no_fit():
     p["ice40"] = {"fits": None, "failed": True, "pipeline_every": 2, "nextpnr_fmax_mhz": 9.5,
                   "clock_mhz": 12.0, "error": "Max frequency ... (FAIL at 12.00 MHz)",
                   "placed_lcs": 4000, "lcs_available": 5280,
-                  "first_attempt": {"fits": None, "failed": True, "error": "(FAIL at 12.00 MHz)",
-                                    "nextpnr_fmax_mhz": 8.0, "clock_mhz": 12.0}}
+                  "attempts": [{"fits": None, "failed": True, "error": "(FAIL at 12.00 MHz)",
+                                "nextpnr_fmax_mhz": 8.0, "clock_mhz": 12.0}]}
     row = frontier.markdown([p]).splitlines()[-1]
     assert ("| no bitstream: combinational: timing 8.0 < 12.0 MHz; registers every 2: timing "
             "9.5 < 12.0 MHz, 4,000/5,280 LCs | not built | 9.5 | – |") in row
@@ -111,7 +118,7 @@ def test_markdown_marks_subset_and_no_fit():
 
 @pytest.mark.parametrize("args, msg", [
     (["--tiny", "--only", "nope"], "unknown point(s) nope in tiny mode; known: monk1-tiny"),
-    (["--tiny", "--targets", "vivado"], "--targets: unknown vivado (use xc7, ice40)"),
+    (["--tiny", "--targets", "vivado"], "--targets: unknown vivado (use sim, xc7, ice40)"),
 ])
 def test_bad_options_one_line(tmp_path, args, msg):
     res = CliRunner().invoke(frontier.main, [*args, "--work", str(tmp_path)])
