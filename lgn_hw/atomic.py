@@ -15,6 +15,12 @@ from typing import Any
 __all__ = ["write_bytes_atomic", "write_text_atomic", "write_json_atomic"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (parent directories are created). Returns the path."""
     path = Path(path)
@@ -25,6 +31,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         try:
