@@ -83,7 +83,8 @@ def plot(result: dict):
         a2.scatter([sum(r["widths"]) for r in runs], [r["train_seconds"] for r in runs],
                    color=f"C{k}", label=conn)
     s = result["settings"]
-    a1.set_xscale("log")
+    if all(r["gates_after_optimize"] > 0 for r in result["runs"]):
+        a1.set_xscale("log")
     a1.set_xlabel("gates after Netlist.optimize (the hardware cost)")
     a1.set_ylabel("test accuracy, discretized (%)")
     a1.set_title(f"{s['dataset']}: IWP fan-in 4, {s['steps']} steps, C = {s['candidates']}")
