@@ -78,6 +78,8 @@ POINTS = {
               ice40_raw=False, targets=("xc7",)),
         Point("mnist-up5k-local", "mnist-up5k",
               dict(epochs=10, connections="local", window=16, lr=0.03), ice40_raw=False),
+        Point("mnist-up5k-local64", "mnist-up5k",
+              dict(epochs=20, connections="local", window=64, lr=0.03), ice40_raw=False),
         Point("mnist-up5k-wide-local", "mnist-up5k",
               dict(epochs=20, width=[2500, 1250, 500], connections="local", window=16, lr=0.01),
               ice40_raw=False, targets=("xc7",)),
