@@ -87,24 +87,9 @@ def plot(result: dict):
     return fig
 
 
-@click.command()
-@click.option("--quick", is_flag=True, help="Digits, 4 x 500 gates: a few minutes.")
-@click.option("--tiny", is_flag=True, help="Seconds; for tests only (numbers mean little).")
-@click.option("--out", type=click.Path(file_okay=False), default=str(ins.RESULTS), show_default=True)
-@click.option("--data-root", type=click.Path(file_okay=False), default=None)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=int, default=None, help="torch CPU threads.")
-def main(quick, tiny, out, data_root, seed, threads):
-    """Continuous vs discretized test accuracy over training: original vs IWP."""
-    mode = "tiny" if tiny else "quick" if quick else "full"
-    try:
-        ins.set_threads(threads)
-        result = run(mode, data_root, seed)
-    except ins.ExperimentError as exc:
-        raise click.ClickException(str(exc)) from None
-    result["environment"] = ins.environment()
-    paths = ins.write_outputs(out, f"discretization_gap_{mode}", result, plot(result))
-    click.echo(f"wrote {paths['json']} and {paths['png']}")
+main = ins.experiment_command(
+    "discretization_gap", "Continuous vs discretized test accuracy over training: original vs IWP.",
+    "Digits, 4 x 500 gates: a few minutes.", run, plot)
 
 
 if __name__ == "__main__":

@@ -110,24 +110,9 @@ def plot(result: dict):
     return fig
 
 
-@click.command()
-@click.option("--quick", is_flag=True, help="Digits, 24 layers: a few minutes.")
-@click.option("--tiny", is_flag=True, help="Seconds; for tests only (numbers mean little).")
-@click.option("--out", type=click.Path(file_okay=False), default=str(ins.RESULTS), show_default=True)
-@click.option("--data-root", type=click.Path(file_okay=False), default=None)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=int, default=None, help="torch CPU threads.")
-def main(quick, tiny, out, data_root, seed, threads):
-    """Gradient norm versus depth: original vs IWP vs IWP + residual init."""
-    mode = "tiny" if tiny else "quick" if quick else "full"
-    try:
-        ins.set_threads(threads)
-        result = run(mode, data_root, seed)
-    except ins.ExperimentError as exc:
-        raise click.ClickException(str(exc)) from None
-    result["environment"] = ins.environment()
-    paths = ins.write_outputs(out, f"grad_depth_{mode}", result, plot(result))
-    click.echo(f"wrote {paths['json']} and {paths['png']}")
+main = ins.experiment_command(
+    "grad_depth", "Gradient norm versus depth: original vs IWP vs IWP + residual init.",
+    "Digits, 24 layers: a few minutes.", run, plot)
 
 
 if __name__ == "__main__":

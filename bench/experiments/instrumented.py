@@ -226,3 +226,29 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def experiment_command(name: str, doc: str, quick_help: str, run, plot):
+    """The command line every experiment script shares: ``--quick`` / ``--tiny`` / full mode,
+    ``--out``, ``--data-root``, ``--seed``, ``--threads``; writes ``<name>_<mode>.json/.png``."""
+    import click
+
+    @click.command(help=doc)
+    @click.option("--quick", is_flag=True, help=quick_help)
+    @click.option("--tiny", is_flag=True, help="Seconds; for tests only (numbers mean little).")
+    @click.option("--out", type=click.Path(file_okay=False), default=str(RESULTS), show_default=True)
+    @click.option("--data-root", type=click.Path(file_okay=False), default=None)
+    @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--threads", type=int, default=None, help="torch CPU threads.")
+    def main(quick, tiny, out, data_root, seed, threads):
+        mode = "tiny" if tiny else "quick" if quick else "full"
+        try:
+            set_threads(threads)
+            result = run(mode, data_root, seed)
+        except ExperimentError as exc:
+            raise click.ClickException(str(exc)) from None
+        result["environment"] = environment()
+        paths = write_outputs(out, f"{name}_{mode}", result, plot(result))
+        click.echo(f"wrote {paths['json']} and {paths['png']}")
+
+    return main
