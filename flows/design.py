@@ -55,8 +55,8 @@ def load_netlist(path):
                           f"path)")
     try:
         return Netlist.load(p)
-    except NetlistError as e:
-        raise DesignError(f"{p}: {e}") from None
+    except NetlistError as e:  # Netlist.load already names the file
+        raise DesignError(str(e)) from None
 
 
 def core_design(netlist, *, top: str = "lgn_core", raw_inputs: bool = False,
