@@ -32,29 +32,16 @@ __all__ = ["run_command", "boards_command"]
               help="For --port sim: simulate a pipelined core.")
 def run_command(port, baud, netlist_path, dataset, data_root, samples, pipeline_every):
     """Classify samples on a board (or its simulation) and compare with Netlist.evaluate."""
-    import numpy as np
-
-    from flows.design import DesignError, load_netlist
-    from rtl.vectors import make_vectors, random_inputs
+    from flows.design import DesignError, load_netlist, verification_inputs
+    from rtl.vectors import make_vectors
 
     from .host import BoardClient, open_port, run_vectors
     from .protocol import ProtocolError, netlist_digest
 
     try:
         net = load_netlist(netlist_path)
-        labels = None
-        name = dataset or (net.meta or {}).get("dataset")
-        if name and net.encoding is not None:
-            from lgn_hw.datasets import DatasetError, load
-            try:
-                ds = load(name, data_root)
-            except DatasetError as e:
-                raise click.ClickException(str(e)) from None
-            x = ds.x_test[:samples] if samples else ds.x_test
-            bits, labels = net.encoding.encode(x), ds.y_test[:len(x)]
-        else:
-            bits = random_inputs(net, samples or 100, 0, raw_inputs=False)
-        vec = make_vectors(net, np.asarray(bits, np.uint8), raw_inputs=False)
+        bits, labels, what = verification_inputs(net, dataset, data_root, samples, n_random=100)
+        vec = make_vectors(net, bits, raw_inputs=False)
         ser = open_port(port, baud, net, pipeline_every=pipeline_every)
         try:
             client = BoardClient(ser)
@@ -75,7 +62,7 @@ def run_command(port, baud, netlist_path, dataset, data_root, samples, pipeline_
     for i, ec, ecs, gc, gcs in res.mismatches[:5]:
         click.echo(f"  sample {i}: expected class {ec} counts {ecs}, board said {gc} {gcs}")
     if res.correct is not None:
-        click.echo(f"accuracy on {name}: {res.correct / res.n:.4f} ({res.correct}/{res.n})")
+        click.echo(f"accuracy on {what}: {res.correct / res.n:.4f} ({res.correct}/{res.n})")
     if res.mismatches:
         raise click.ClickException(f"{len(res.mismatches)} answers differ from Netlist.evaluate")
 

@@ -161,11 +161,9 @@ def verify_command(netlist_path, target, dataset, data_root, n_vectors, formal,
                    max_formal_gates, self_test, pipeline_every, out):
     """Check the synthesised netlist against Netlist.evaluate (simulation) and the RTL (formal)."""
     with _errors():
-        import numpy as np
+        from rtl.vectors import make_vectors
 
-        from rtl.vectors import make_vectors, random_inputs
-
-        from .design import core_design, load_netlist
+        from .design import core_design, load_netlist, verification_inputs
         from .devices import resolve_target
         from .equiv import check_equivalence, write_mutant
         from .postsim import postsim
@@ -174,20 +172,8 @@ def verify_command(netlist_path, target, dataset, data_root, n_vectors, formal,
         net = load_netlist(netlist_path)
         out = Path(out or Path(DEFAULT_OUT) / f"verify-{target}")
         design = core_design(net, pipeline_every=pipeline_every)
-        name = dataset or (net.meta or {}).get("dataset")
-        if name and net.encoding is not None:
-            from lgn_hw.datasets import DatasetError, load
-            try:
-                ds = load(name, data_root)
-            except DatasetError as e:
-                raise click.ClickException(str(e)) from None
-            x = ds.x_test[:n_vectors] if n_vectors else ds.x_test
-            bits = net.encoding.encode(x)
-            what = f"{len(x)} test samples of {name}"
-        else:
-            bits = random_inputs(net, n_vectors or 1000, 0, raw_inputs=False)
-            what = f"{len(bits)} random input vectors"
-        vec = make_vectors(net, np.asarray(bits, np.uint8), raw_inputs=False)
+        bits, _, what = verification_inputs(net, dataset, data_root, n_vectors)
+        vec = make_vectors(net, bits, raw_inputs=False)
         click.echo(f"synthesising for {device.name} ...")
         synth = synthesize(design.sources, design.top, device, out / "synth", progress=True)
         failed = False

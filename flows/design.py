@@ -72,3 +72,27 @@ def core_design(netlist, *, top: str = "lgn_core", raw_inputs: bool = False,
     except ValueError as e:
         raise DesignError(str(e)) from None
     return CoreDesign(netlist, top, text, side, kwargs)
+
+
+def verification_inputs(net, dataset=None, data_root=None, limit=None, n_random=1000):
+    """Input bits to check a design with: the test split of ``dataset`` (default: the netlist's
+    ``meta.dataset``) when the netlist has an encoding, else ``n_random`` random vectors.
+    Returns ``(bits uint8[N, n_inputs], labels or None, description)``; a missing dataset is a
+    one-line ``DesignError``."""
+    import numpy as np
+
+    from rtl.vectors import random_inputs
+
+    name = dataset or (net.meta or {}).get("dataset")
+    if name and net.encoding is not None:
+        from lgn_hw.datasets import DatasetError, load
+
+        try:
+            ds = load(name, data_root)
+        except DatasetError as e:
+            raise DesignError(str(e)) from None
+        x = ds.x_test[:limit] if limit else ds.x_test
+        return (np.asarray(net.encoding.encode(x), np.uint8), ds.y_test[:len(x)],
+                f"{len(x)} test samples of {name}")
+    bits = random_inputs(net, limit or n_random, 0, raw_inputs=False)
+    return np.asarray(bits, np.uint8), None, f"{len(bits)} random input vectors"
