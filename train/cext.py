@@ -29,11 +29,34 @@ _libs: dict = {}  # "f32" / "f64" -> loaded library
 _failed: dict = {}  # same keys -> why it could not be built
 
 
-def _compiler() -> str | None:
-    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+def find_compiler(env: str = "CC", names=("cc", "gcc", "clang")) -> str | None:
+    """The compiler named by ``$env``, else the first of ``names`` on the PATH (None if none)."""
+    for name in (os.environ.get(env), *names):
         if name and shutil.which(name):
             return shutil.which(name)
     return None
+
+
+def build_cached(command: list, source: Path, key: bytes, stem: str, libs=()) -> Path:
+    """Compile ``source`` with ``command`` (compiler and flags) into a shared library in
+    :func:`cache_dir`, named by a hash of ``key``; built once per key, atomically (temp + rename).
+    Raises RuntimeError with the compiler's message on failure."""
+    out = cache_dir() / f"{stem}_{hashlib.sha256(key).hexdigest()[:16]}.so"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".so", dir=out.parent)
+    os.close(fd)
+    try:
+        proc = subprocess.run([*command, str(source), "-o", tmp, *libs],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"compiling {source.name} failed: {proc.stderr.strip()[-2000:]}")
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
 
 
 def _cpu_tag() -> str:
@@ -58,24 +81,8 @@ def _build(cc: str, suffix: str) -> Path:
         version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
     except OSError:
         version = cc
-    key = hashlib.sha256(b"\0".join([src, " ".join(flags).encode(), version.encode(),
-                                     _cpu_tag().encode()])).hexdigest()[:16]
-    out = cache_dir() / f"lgn_multilinear_{suffix}_{key}.so"
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
-    os.close(fd)
-    try:
-        proc = subprocess.run([cc, *flags, str(_SOURCE), "-o", tmp, "-lm"],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"compiling {_SOURCE.name} failed: {proc.stderr.strip()[-500:]}")
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+    key = b"\0".join([src, " ".join(flags).encode(), version.encode(), _cpu_tag().encode()])
+    return build_cached([cc, *flags], _SOURCE, key, f"lgn_multilinear_{suffix}", libs=["-lm"])
 
 
 def _declare(lib: ctypes.CDLL, suf: str) -> None:
@@ -99,7 +106,7 @@ def load(suffix: str = "f32"):
         if os.environ.get("LGN_HW_NO_CEXT", "") not in ("", "0"):
             _failed[suffix] = "disabled by LGN_HW_NO_CEXT"
             return None
-        cc = _compiler()
+        cc = find_compiler()
         try:
             if cc is None:
                 raise RuntimeError("no C compiler found (set $CC)")

@@ -11,11 +11,6 @@ per-user cache of train/cext.py, keyed by a hash of the sources and flags; writt
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
 import threading
 from pathlib import Path
 
@@ -32,38 +27,19 @@ class HostShimError(RuntimeError):
     """The host shim could not be built or was called with a bad configuration."""
 
 
-def compiler() -> str | None:
-    for name in (os.environ.get("CXX"), "g++", "c++", "clang++"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
 def _build() -> Path:
-    from train.cext import cache_dir
+    from train.cext import build_cached, find_compiler
 
-    cxx = compiler()
+    cxx = find_compiler("CXX", ("g++", "c++", "clang++"))
     if cxx is None:
         raise HostShimError("no C++ compiler found (set $CXX) to build the kernels' host shim")
     sources = b"\0".join(kc.source_path(n).read_bytes()
                          for n in ("host_shim.cu", "lgn_math.cuh", "warp_reduce.cuh"))
-    key = hashlib.sha256(sources + " ".join([cxx, *FLAGS]).encode()).hexdigest()[:16]
-    out = cache_dir() / f"kernels-host-{key}.so"
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".kernels-host-", suffix=".so", dir=out.parent)
-    os.close(fd)
     try:
-        proc = subprocess.run([cxx, *FLAGS, str(kc.source_path("host_shim.cu")), "-o", tmp],
-                              capture_output=True, text=True)
-        if proc.returncode:
-            raise HostShimError(f"building the host shim failed:\n{proc.stderr.strip()}")
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+        return build_cached([cxx, *FLAGS], kc.source_path("host_shim.cu"),
+                            sources + " ".join([cxx, *FLAGS]).encode(), "kernels-host")
+    except RuntimeError as e:
+        raise HostShimError(f"building the host shim failed: {e}") from None
 
 
 def library() -> ctypes.CDLL:
