@@ -147,14 +147,6 @@ class Netlist:
     def n_classes(self) -> int:
         return self.head.classes
 
-    def signal_layer(self) -> np.ndarray:
-        """int64[n_signals]: -1 for input bits, else the index of the layer that computes it."""
-        lay = np.full(self.n_signals, -1, dtype=np.int64)
-        offs = self.layer_offsets
-        for i in range(len(self.layers)):
-            lay[offs[i]:offs[i + 1]] = i
-        return lay
-
     def gate_kinds(self) -> dict:
         """How many gates of each kind (const0/const1/pass/not/AND/.../other) the netlist holds."""
         kinds: dict = {}
