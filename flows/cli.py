@@ -105,7 +105,10 @@ def build_command(board, netlist_path, out, baud, pipeline_every, raw_inputs, no
 @_pipeline
 @_raw
 @click.option("--no-hierarchy", is_flag=True, help="Skip the per-stage (hierarchical) run.")
-def synth_command(netlist_path, target, out, pipeline_every, raw_inputs, no_hierarchy):
+@click.option("--lut-cells", is_flag=True,
+              help="One vendor LUT cell per gate (xc7 LUT1-6, iCE40 SB_LUT4, ECP5 LUT4) instead of "
+                   "truth-table logic: same function, far faster synthesis of large fan-in-6 nets.")
+def synth_command(netlist_path, target, out, pipeline_every, raw_inputs, no_hierarchy, lut_cells):
     """Synthesis-only resource report of the core of NETLIST for a family or part."""
     with _errors():
         from .design import core_design, load_netlist
@@ -114,7 +117,15 @@ def synth_command(netlist_path, target, out, pipeline_every, raw_inputs, no_hier
         device = resolve_target(target)
         net = load_netlist(netlist_path)
         out = Path(out or Path(DEFAULT_OUT) / f"synth-{target}")
-        design = core_design(net, raw_inputs=raw_inputs, pipeline_every=pipeline_every)
+        cells = None
+        if lut_cells:
+            from rtl.layer import LUT_CELLS
+            if device.family not in LUT_CELLS:
+                raise click.UsageError(f"--lut-cells: no LUT cells for {device.family} targets "
+                                       f"(families with cells: {', '.join(LUT_CELLS)})")
+            cells = device.family
+        design = core_design(net, raw_inputs=raw_inputs, pipeline_every=pipeline_every,
+                             lut_cells=cells)
         rep = synth_flow(design, device, out, netlist_path=str(netlist_path),
                          hierarchy=not no_hierarchy, progress=True)
         _summary(rep, {k: out / f"report.{k}" for k in ("json", "md", "png")})

@@ -60,11 +60,14 @@ def load_netlist(path):
 
 
 def core_design(netlist, *, top: str = "lgn_core", raw_inputs: bool = False,
-                pipeline_every=None, popcount: str | None = None) -> CoreDesign:
+                pipeline_every=None, popcount: str | None = None,
+                lut_cells: str | None = None) -> CoreDesign:
     from rtl.emit import verilog
     kwargs = {"raw_inputs": raw_inputs, "pipeline_every": pipeline_every}
     if popcount is not None:
         kwargs["popcount"] = popcount
+    if lut_cells is not None:
+        kwargs["lut_cells"] = lut_cells
     if raw_inputs and netlist.encoding is None:
         raise DesignError("--raw-inputs needs a netlist with an encoding")
     try:

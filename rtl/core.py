@@ -41,7 +41,7 @@ class LGNCore(wiring.Component):
     """Hardware computing ``Netlist.evaluate`` (counts and predicted class) for one sample."""
 
     def __init__(self, netlist, *, raw_inputs: bool = False, pipeline_every=None,
-                 optimize: bool = True, popcount: str = DEFAULT):
+                 optimize: bool = True, popcount: str = DEFAULT, lut_cells: str | None = None):
         _quiet(self)
         self.pipeline_every = check_every(pipeline_every)
         if raw_inputs and netlist.encoding is None:
@@ -58,9 +58,11 @@ class LGNCore(wiring.Component):
         self.netlist, self.stats = net, stats
         self.raw_inputs = bool(raw_inputs)
         self.popcount = popcount
+        self.lut_cells = lut_cells
         every = self.pipeline_every
         offs = net.layer_offsets
-        self.layer_modules = [_quiet(LutLayer(layer.fan_in, layer.inputs, layer.tables, offs[i]))
+        self.layer_modules = [_quiet(LutLayer(layer.fan_in, layer.inputs, layer.tables, offs[i],
+                                                     cells=lut_cells))
                               for i, layer in enumerate(net.layers)]
         self.encoder = _quiet(InputEncoder(net.encoding)) if self.raw_inputs else None
         if self.encoder is not None and self.encoder.n_bits != net.n_inputs:
@@ -153,6 +155,7 @@ class LGNCore(wiring.Component):
             "pipeline_every": self.pipeline_every,
             "raw_inputs": self.raw_inputs,
             "popcount": self.popcount,
+            "lut_cells": self.lut_cells,
             "classes": self.classes,
             "n_inputs": net.n_inputs,
             "gates_before": int(self.source.n_gates),

@@ -42,6 +42,8 @@ def test_overrides_and_layers():
     (dict(width=0), "--width must be positive"),
     (dict(estimator="relu"), "--estimator must be one of"),
     (dict(schedule="step"), "--schedule must be one of constant, cosine"),
+    (dict(augment_shift=5), r"--augment-shift must be in 0..4, got 5"),
+    (dict(dataset="adult", augment_shift=1), r"--augment-shift needs an image dataset"),
 ])
 def test_errors(kw, msg):
     with pytest.raises(ConfigError, match=msg):

@@ -50,9 +50,10 @@ def test_outputs_and_metrics(tmp_path, digits):
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("schedule", ["constant", pytest.param("cosine", marks=pytest.mark.slow)])
-def test_resume_after_interruption_gives_same_netlist(tmp_path, digits, schedule):
-    cfg = resolve(thresholds=2, schedule=schedule, **SMALL)
+@pytest.mark.parametrize("schedule,shift", [("constant", 0), ("constant", 2),
+                                            pytest.param("cosine", 0, marks=pytest.mark.slow)])
+def test_resume_after_interruption_gives_same_netlist(tmp_path, digits, schedule, shift):
+    cfg = resolve(thresholds=2, schedule=schedule, augment_shift=shift, **SMALL)
     full = tmp_path / "full"
     train(cfg, digits, full, progress=False)
 

@@ -62,6 +62,9 @@ def _preset_epilog() -> str:
 @click.option("--lr", type=float, help="Adam learning rate (no weight decay).")
 @click.option("--schedule", type=click.Choice(["constant", "cosine"]),
               help="Learning rate over the run: constant, or cosine decay from --lr to 0.")
+@click.option("--augment-shift", type=int,
+              help="Image datasets: shift each training image by a random 0..N pixels each way "
+                   "per step (0: off). Training only; the hardware is unchanged.")
 @click.option("--seed", type=int, help="Seed for connections, initialisation and batch order.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="auto: cuda if available.")
 @click.option("--out", type=click.Path(file_okay=False), default=DEFAULT_OUT, show_default=True,

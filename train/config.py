@@ -51,6 +51,7 @@ class TrainConfig:
     connections: str = "random"
     candidates: int = DEFAULT_CANDIDATES
     window: int = DEFAULT_WINDOW
+    augment_shift: int = 0  # image datasets: random translations of up to N pixels (train/augment.py)
 
     @property
     def layers(self) -> int:
@@ -185,5 +186,12 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"--candidates must be >= 1, got {cfg.candidates}")
     if cfg.connections == "local" and cfg.window < max(cfg.fan_in):
         raise ConfigError(f"--window {cfg.window} must be at least the fan-in ({max(cfg.fan_in)})")
+    if cfg.augment_shift:
+        from .augment import IMAGE_SHAPES, MAX_SHIFT
+        if not 0 <= cfg.augment_shift <= MAX_SHIFT:
+            raise ConfigError(f"--augment-shift must be in 0..{MAX_SHIFT}, got {cfg.augment_shift}")
+        if cfg.dataset not in IMAGE_SHAPES:
+            raise ConfigError(f"--augment-shift needs an image dataset ({', '.join(IMAGE_SHAPES)}), "
+                              f"got {cfg.dataset!r}")
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"--device must be auto, cpu or cuda, got {cfg.device!r}")

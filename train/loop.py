@@ -166,6 +166,13 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
     bar = tqdm(total=total, initial=step, disable=not progress, unit="step", mininterval=0.5,
                desc=f"train {cfg.dataset}")
     bits_train, y_train = data.bits_train, data.y_train
+    augment = None
+    if cfg.augment_shift:
+        from .augment import AugmentError, ShiftAugment
+        try:
+            augment = ShiftAugment(data.name, data.encoding, cfg.augment_shift, cfg.seed)
+        except AugmentError as exc:
+            raise TrainingError(str(exc)) from None
     order, order_epoch = None, -1
     model.train()
     stop = _StopFlag()
@@ -180,7 +187,10 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
             for group in opt.param_groups:  # a function of the step alone: resumes exactly
                 group["lr"] = learning_rate(cfg, step, total)
             idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            x = bits_train[idx].to(device)
+            x = bits_train[idx]
+            if augment is not None:
+                x = augment(x, step)
+            x = x.to(device)
             y = y_train[idx].to(device)
             loss = torch.nn.functional.cross_entropy(model(x), y)
             lv = float(loss.detach())
