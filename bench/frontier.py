@@ -55,6 +55,8 @@ class Point:
     sim_limit: int | None = None  # None: the whole test set
     targets: tuple = ("xc7", "ice40")  # fixed random connections rarely route on a full UP5K
     pipeline_every: int | None = None  # iCE40 build; a timing failure retries with 3, then 2
+    xc7_cells: bool = False  # 7-series synthesis with one LUT cell per gate (rtl.layer, --lut-cells)
+    xc7_popcount: str | None = None  # 7-series popcount structure (None: the default, tree)
 
 
 POINTS = {
@@ -168,15 +170,18 @@ def simulate(netlist_path: Path, dataset: str, data_root, raw: bool, limit, log:
             "log": str(log)}
 
 
-def synth_xc7(net, netlist_path: Path, out: Path, stages: bool) -> dict:
+def synth_xc7(net, netlist_path: Path, out: Path, stages: bool, cells: bool = False,
+              popcount: str | None = None) -> dict:
     from flows.design import core_design
     from flows.devices import resolve_target
     from flows.flow import synth_flow
 
     raw = net.encoding is not None
-    rep = synth_flow(core_design(net, raw_inputs=raw), resolve_target("xc7"), out,
-                     netlist_path=str(netlist_path), hierarchy=stages)
+    design = core_design(net, raw_inputs=raw, lut_cells="xc7" if cells else None, popcount=popcount)
+    rep = synth_flow(design, resolve_target("xc7"), out, netlist_path=str(netlist_path),
+                     hierarchy=stages)
     return {"luts": rep["resources"]["lut"], "resources": rep["resources"],
+            "lut_cells": cells, "popcount": popcount or "tree", "seconds": rep["seconds"]["total"],
             "stages": {k: v.get("lut", 0) for k, v in (rep["stages"] or {}).items()},
             "includes": "encoder (raw inputs)" if raw else "no encoder (bit inputs)",
             "report": str(out / "report.json"), "synth_log": str(out / "flat" / "synth.log")}
@@ -285,7 +290,8 @@ def run_point(point: Point, work: Path, data_root, *, reuse=True, targets=("sim"
             rec["carried_over"].append(key)
     targets = [t for t in targets if t in point.targets]
     if "xc7" in targets:
-        rec["xc7"] = synth_xc7(net, netlist_path, root / "xc7", stages)
+        rec["xc7"] = synth_xc7(net, netlist_path, root / "xc7", stages, point.xc7_cells,
+                               point.xc7_popcount)
     if "ice40" in targets:
         ice = build_ice40(netlist_path, root / "ice40", point.ice40_raw, stages, pnr_timeout,
                           point.pipeline_every)

@@ -108,7 +108,11 @@ def build_command(board, netlist_path, out, baud, pipeline_every, raw_inputs, no
 @click.option("--lut-cells", is_flag=True,
               help="One vendor LUT cell per gate (xc7 LUT1-6, iCE40 SB_LUT4, ECP5 LUT4) instead of "
                    "truth-table logic: same function, far faster synthesis of large fan-in-6 nets.")
-def synth_command(netlist_path, target, out, pipeline_every, raw_inputs, no_hierarchy, lut_cells):
+@click.option("--popcount", type=click.Choice(["tree", "lut63", "dadda", "behavioural"]), default=None,
+              help="GroupSum popcount structure [default: tree; lut63 is smaller on LUT6 parts "
+                   "with large groups, BENCHMARKS.md Popcount].")
+def synth_command(netlist_path, target, out, pipeline_every, raw_inputs, no_hierarchy, lut_cells,
+                  popcount):
     """Synthesis-only resource report of the core of NETLIST for a family or part."""
     with _errors():
         from .design import core_design, load_netlist
@@ -125,7 +129,7 @@ def synth_command(netlist_path, target, out, pipeline_every, raw_inputs, no_hier
                                        f"(families with cells: {', '.join(LUT_CELLS)})")
             cells = device.family
         design = core_design(net, raw_inputs=raw_inputs, pipeline_every=pipeline_every,
-                             lut_cells=cells)
+                             lut_cells=cells, popcount=popcount)
         rep = synth_flow(design, device, out, netlist_path=str(netlist_path),
                          hierarchy=not no_hierarchy, progress=True)
         _summary(rep, {k: out / f"report.{k}" for k in ("json", "md", "png")})

@@ -64,3 +64,53 @@ def test_config_rejects_a_window_below_the_fan_in():
 
     with pytest.raises(ConfigError, match="--window 3 must be at least the fan-in"):
         resolve("default", connections="local", window=3)
+
+
+@pytest.mark.parametrize("shape,T,out_dim,fan_in,window", [((28, 28), 1, 2000, 4, 16),
+                                                           ((28, 28), 2, 500, 6, 16),
+                                                           ((8, 8), 4, 800, 4, 32),
+                                                           ((3, 2), 1, 5, 6, 1)])
+def test_patch_inputs_lie_in_a_2d_patch_and_are_distinct(shape, T, out_dim, fan_in, window):
+    from train.wiring import patch_connections
+
+    H, W = shape
+    idx = patch_connections(shape, T, out_dim, fan_in, np.random.default_rng(1), window)
+    assert idx.shape == (out_dim, fan_in) and idx.min() >= 0 and idx.max() < H * W * T
+    assert all(len(set(row)) == fan_in for row in idx.tolist())
+    pix = idx // T
+    rows, cols = pix // W, pix % W
+    s = max(1, int(round(np.sqrt(window / T))))
+    while s * s * T < fan_in:
+        s += 1
+    if s <= min(H, W):
+        assert (rows.max(1) - rows.min(1) < s).all() and (cols.max(1) - cols.min(1) < s).all()
+        # gates follow a raster over the image: patch tops never move up by a whole patch
+        assert (np.diff(rows.min(1)) > -s).all()
+        if out_dim >= H * W:  # and they reach from the top region to the bottom region
+            assert rows.min() <= H // 7 + s and rows.max() >= H - H // 7 - s
+
+
+def test_patch_first_layer_in_logicnet_and_config():
+    import torch
+
+    from train.config import ConfigError, resolve
+    from train.discretize import discretize
+    from train.model import LogicNet
+    from train.wiring import patch_connections
+
+    torch.manual_seed(0)
+    net = LogicNet(64 * 2, [40, 20], [4, 4], 5, connections="patch", window=8, seed=3,
+                   image_shape=(8, 8))
+    nl = discretize(net)
+    expect = patch_connections((8, 8), 2, 40, 4, np.random.default_rng([3, 0, 4099]), 8)
+    assert (nl.layers[0].inputs == expect).all()
+    exp1 = local_connections(40, 20, 4, np.random.default_rng([3, 1, 4099]), 8, groups=5)
+    assert (nl.layers[1].inputs - nl.layer_offsets[0] == exp1).all()
+    bits = torch.randint(0, 2, (50, 128))
+    net.eval()
+    assert ((net(bits) * net.tau).round().long().numpy() == nl.evaluate(bits.numpy())[0]).all()
+    with pytest.raises(ValueError, match="needs an image dataset"):
+        LogicNet(100, [40], [4], 5, connections="patch")
+    with pytest.raises(ConfigError, match="--connections patch needs an image dataset"):
+        resolve("adult", connections="patch")
+    assert resolve("mnist-up5k", connections="patch").connections == "patch"

@@ -14,7 +14,7 @@ from .connections import CONNECTIONS as _LEARNABLE, DEFAULT_CANDIDATES
 from .wiring import DEFAULT_WINDOW
 
 #: Kinds of connections: fixed random, learned (train/connections.py), local windows (train/wiring.py).
-CONNECTIONS = _LEARNABLE + ("local",)
+CONNECTIONS = _LEARNABLE + ("local", "patch")
 from .functional import ESTIMATORS
 from .layers import INITS, MAX_FAN_IN
 from .model import PARAMS
@@ -184,7 +184,12 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError("--connections learned needs --param iwp")
     if cfg.candidates < 1:
         raise ConfigError(f"--candidates must be >= 1, got {cfg.candidates}")
-    if cfg.connections == "local" and cfg.window < max(cfg.fan_in):
+    if cfg.connections == "patch":
+        from .augment import IMAGE_SHAPES
+        if cfg.dataset not in IMAGE_SHAPES:
+            raise ConfigError(f"--connections patch needs an image dataset ({', '.join(IMAGE_SHAPES)}), "
+                              f"got {cfg.dataset!r}")
+    if cfg.connections in ("local", "patch") and cfg.window < max(cfg.fan_in):
         raise ConfigError(f"--window {cfg.window} must be at least the fan-in ({max(cfg.fan_in)})")
     if cfg.augment_shift:
         from .augment import IMAGE_SHAPES, MAX_SHIFT

@@ -18,6 +18,7 @@ import torch
 from tqdm import tqdm
 
 from . import outputs
+from .augment import IMAGE_SHAPES
 from .config import ConfigError, TrainConfig
 from .data import EncodedData
 from .discretize import discretize, gate_kinds
@@ -42,7 +43,8 @@ def build_model(cfg: TrainConfig, n_inputs: int, classes: int) -> LogicNet:
                           f"classes ({classes}) of {cfg.dataset}")
     return LogicNet(n_inputs, cfg.width, cfg.fan_in, classes, param=cfg.param,
                     estimator=cfg.estimator, init=cfg.init, tau=cfg.tau, seed=cfg.seed,
-                    connections=cfg.connections, candidates=cfg.candidates, window=cfg.window)
+                    connections=cfg.connections, candidates=cfg.candidates, window=cfg.window,
+                    image_shape=IMAGE_SHAPES.get(cfg.dataset))
 
 
 def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .layers import GroupSum, IWPLayer, OriginalLayer, _check_fan_in
-from .wiring import local_connections
+from .wiring import local_connections, patch_connections
 
 PARAMS = ("iwp", "original")
 
@@ -19,7 +19,8 @@ PARAMS = ("iwp", "original")
 class LogicNet(nn.Module):
     def __init__(self, n_inputs: int, widths, fan_ins, classes: int, *, param: str = "iwp",
                  estimator: str = "sin", init: str = "residual", tau: float = 1.0, seed: int = 0,
-                 connections: str = "random", candidates: int = 8, window: int = 16):
+                 connections: str = "random", candidates: int = 8, window: int = 16,
+                 image_shape=None):
         super().__init__()
         widths = [int(w) for w in widths]
         fan_ins = [int(f) for f in fan_ins]
@@ -34,6 +35,10 @@ class LogicNet(nn.Module):
         if param == "original" and any(f != 2 for f in fan_ins):
             raise ValueError("the original parametrisation has fan-in 2 (use --param iwp for others)")
         self.n_inputs, self.param = int(n_inputs), param
+        if connections == "patch":
+            if image_shape is None or self.n_inputs % (int(image_shape[0]) * int(image_shape[1])):
+                raise ValueError("--connections patch needs an image dataset (digits, mnist, "
+                                 "fashion-mnist) with the same number of bits per pixel")
         self.head = GroupSum(classes, tau)
         self.head.check_width(widths[-1])
         layers, in_dim = [], self.n_inputs
@@ -48,11 +53,15 @@ class LogicNet(nn.Module):
                 layers.append(IWPLayer(in_dim, w, f, estimator=estimator, init=init, seed=layer_seed))
             else:
                 layers.append(OriginalLayer(in_dim, w, 2, init=init, seed=layer_seed))
-            if connections == "local":  # train/wiring.py: routing-friendly windows
+            if connections in ("local", "patch"):  # train/wiring.py: routing-friendly windows
                 rng = np.random.default_rng([*layer_seed, 4099])
                 last = i == len(widths) - 1
-                layers[-1].set_connections(local_connections(
-                    in_dim, w, f, rng, window, groups=classes if last else 1))
+                if connections == "patch" and i == 0:  # 2-D image patches for the first layer
+                    T = self.n_inputs // (int(image_shape[0]) * int(image_shape[1]))
+                    layers[-1].set_connections(patch_connections(image_shape, T, w, f, rng, window))
+                else:
+                    layers[-1].set_connections(local_connections(
+                        in_dim, w, f, rng, window, groups=classes if last else 1))
             in_dim = w
         self.layers = nn.ModuleList(layers)
 
