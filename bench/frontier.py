@@ -57,6 +57,7 @@ class Point:
     pipeline_every: int | None = None  # iCE40 build; a timing failure retries with 3, then 2
     xc7_cells: bool = False  # 7-series synthesis with one LUT cell per gate (rtl.layer, --lut-cells)
     xc7_popcount: str | None = None  # 7-series popcount structure (None: the default, tree)
+    simulator: str = "iverilog"  # lgn-hw sim --simulator (verilator for the largest nets)
 
 
 POINTS = {
@@ -145,10 +146,11 @@ def netlist_accuracy(net, dataset: str, data_root) -> tuple[float, int]:
 _MATCH = re.compile(r"(\d+)/(\d+) samples match \((\w+)")
 
 
-def simulate(netlist_path: Path, dataset: str, data_root, raw: bool, limit, log: Path) -> dict:
-    """``lgn-hw sim`` on the test set (Icarus); its output is kept in ``log``."""
+def simulate(netlist_path: Path, dataset: str, data_root, raw: bool, limit, log: Path,
+             simulator: str = "iverilog") -> dict:
+    """``lgn-hw sim`` on the test set (Icarus, or Verilator); its output is kept in ``log``."""
     cmd = [sys.executable, "-m", "lgn_hw.cli", "sim", str(netlist_path), "--dataset", dataset,
-           "--simulator", "iverilog"]
+           "--simulator", simulator]
     if raw:
         cmd.append("--raw-inputs")
     if limit:
@@ -283,7 +285,7 @@ def run_point(point: Point, work: Path, data_root, *, reuse=True, targets=("sim"
            "netlist_sha256": digest, "carried_over": []}
     if "sim" in targets or "sim" not in prev:
         rec["sim"] = simulate(netlist_path, cfg.dataset, data_root, net.encoding is not None,
-                              point.sim_limit, root / "sim.log")
+                              point.sim_limit, root / "sim.log", point.simulator)
     for key in ("sim", "xc7", "ice40"):
         if key not in targets and key in prev and key not in rec:
             rec[key] = prev[key]

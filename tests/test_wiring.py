@@ -99,8 +99,8 @@ def test_patch_first_layer_in_logicnet_and_config():
     from train.wiring import patch_connections
 
     torch.manual_seed(0)
-    net = LogicNet(64 * 2, [40, 20], [4, 4], 5, connections="patch", window=8, seed=3,
-                   image_shape=(8, 8))
+    net = LogicNet(64 * 2, [40, 20], [4, 4], 5, connections="local", window=8, seed=3,
+                   first_layer="patch", patch_window=8, image_shape=(8, 8))
     nl = discretize(net)
     expect = patch_connections((8, 8), 2, 40, 4, np.random.default_rng([3, 0, 4099]), 8)
     assert (nl.layers[0].inputs == expect).all()
@@ -110,7 +110,17 @@ def test_patch_first_layer_in_logicnet_and_config():
     net.eval()
     assert ((net(bits) * net.tau).round().long().numpy() == nl.evaluate(bits.numpy())[0]).all()
     with pytest.raises(ValueError, match="needs an image dataset"):
-        LogicNet(100, [40], [4], 5, connections="patch")
-    with pytest.raises(ConfigError, match="--connections patch needs an image dataset"):
-        resolve("adult", connections="patch")
-    assert resolve("mnist-up5k", connections="patch").connections == "patch"
+        LogicNet(100, [40], [4], 5, first_layer="patch")
+    with pytest.raises(ConfigError, match="--first-layer patch needs an image dataset"):
+        resolve("adult", first_layer="patch")
+    with pytest.raises(ConfigError, match="--first-layer must be same or patch"):
+        resolve("mnist-up5k", first_layer="grid")
+    assert resolve("mnist-up5k", first_layer="patch").first_layer == "patch"
+    # with learned connections the patch layer is fixed and the later layers learn theirs
+    from train.connections import LearnedConnectionsIWPLayer
+    ln = LogicNet(128, [40, 20], [4, 4], 5, connections="learned", candidates=3, first_layer="patch",
+                  patch_window=8, image_shape=(8, 8))
+    assert not isinstance(ln.layers[0], LearnedConnectionsIWPLayer)
+    assert isinstance(ln.layers[1], LearnedConnectionsIWPLayer)
+    assert (discretize(ln).layers[0].inputs == patch_connections(
+        (8, 8), 2, 40, 4, np.random.default_rng([0, 0, 4099]), 8)).all()

@@ -46,13 +46,15 @@ def _preset_epilog() -> str:
               help="IWP coefficient map: 0.5+0.5*sin(theta) or sigmoid(theta).")
 @click.option("--init", type=click.Choice(["residual", "gaussian"]),
               help="residual: every gate starts as a pass-through (heavy-tail shift); gaussian: N(0,1).")
-@click.option("--connections", type=click.Choice(["random", "learned", "local", "patch"]), metavar="KIND",
+@click.option("--connections", type=click.Choice(["random", "learned", "local"]), metavar="KIND",
               help="random (fixed random gate inputs), learned (each input picks among --candidates "
                    "random signals: softmax in training, argmax in the netlist; train/connections.py) "
                    "or local (fixed inputs from a window of --window neighbouring signals, class "
-                   "groups spread over the last layer: routes on small FPGAs; train/wiring.py) "
-                   "or patch (local, but the first layer of an image dataset reads 2-D pixel patches "
-                   "of about --window bits).")
+                   "groups spread over the last layer: routes on small FPGAs; train/wiring.py).")
+@click.option("--first-layer", type=click.Choice(["same", "patch"]),
+              help="First-layer wiring: same (as --connections) or patch (image datasets: each gate "
+                   "reads a 2-D patch of about --patch-window bits around its pixel; fixed).")
+@click.option("--patch-window", type=int, help="Bits per 2-D patch of --first-layer patch.")
 @click.option("--window", type=int, help="Window (signals) of --connections local.")
 @click.option("--candidates", type=int, help="Candidate signals per gate input with --connections learned.")
 @click.option("--layers", type=int, help="Number of logic layers (repeats a single --width).")

@@ -14,7 +14,7 @@ from .connections import CONNECTIONS as _LEARNABLE, DEFAULT_CANDIDATES
 from .wiring import DEFAULT_WINDOW
 
 #: Kinds of connections: fixed random, learned (train/connections.py), local windows (train/wiring.py).
-CONNECTIONS = _LEARNABLE + ("local", "patch")
+CONNECTIONS = _LEARNABLE + ("local",)
 from .functional import ESTIMATORS
 from .layers import INITS, MAX_FAN_IN
 from .model import PARAMS
@@ -51,6 +51,8 @@ class TrainConfig:
     connections: str = "random"
     candidates: int = DEFAULT_CANDIDATES
     window: int = DEFAULT_WINDOW
+    first_layer: str = "same"  # "patch": 2-D pixel patches of about patch_window bits (image data)
+    patch_window: int = 16
     augment_shift: int = 0  # image datasets: random translations of up to N pixels (train/augment.py)
 
     @property
@@ -184,12 +186,16 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError("--connections learned needs --param iwp")
     if cfg.candidates < 1:
         raise ConfigError(f"--candidates must be >= 1, got {cfg.candidates}")
-    if cfg.connections == "patch":
+    if cfg.first_layer not in ("same", "patch"):
+        raise ConfigError(f"--first-layer must be same or patch, got {cfg.first_layer!r}")
+    if cfg.first_layer == "patch":
         from .augment import IMAGE_SHAPES
         if cfg.dataset not in IMAGE_SHAPES:
-            raise ConfigError(f"--connections patch needs an image dataset ({', '.join(IMAGE_SHAPES)}), "
+            raise ConfigError(f"--first-layer patch needs an image dataset ({', '.join(IMAGE_SHAPES)}), "
                               f"got {cfg.dataset!r}")
-    if cfg.connections in ("local", "patch") and cfg.window < max(cfg.fan_in):
+        if cfg.patch_window < 1:
+            raise ConfigError(f"--patch-window must be >= 1, got {cfg.patch_window}")
+    if cfg.connections == "local" and cfg.window < max(cfg.fan_in):
         raise ConfigError(f"--window {cfg.window} must be at least the fan-in ({max(cfg.fan_in)})")
     if cfg.augment_shift:
         from .augment import IMAGE_SHAPES, MAX_SHIFT

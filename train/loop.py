@@ -44,6 +44,7 @@ def build_model(cfg: TrainConfig, n_inputs: int, classes: int) -> LogicNet:
     return LogicNet(n_inputs, cfg.width, cfg.fan_in, classes, param=cfg.param,
                     estimator=cfg.estimator, init=cfg.init, tau=cfg.tau, seed=cfg.seed,
                     connections=cfg.connections, candidates=cfg.candidates, window=cfg.window,
+                    first_layer=cfg.first_layer, patch_window=cfg.patch_window,
                     image_shape=IMAGE_SHAPES.get(cfg.dataset))
 
 

@@ -14,13 +14,15 @@ from .layers import GroupSum, IWPLayer, OriginalLayer, _check_fan_in
 from .wiring import local_connections, patch_connections
 
 PARAMS = ("iwp", "original")
+#: Wiring of the first layer: as --connections, or 2-D pixel patches (image datasets).
+FIRST_LAYER = ("same", "patch")
 
 
 class LogicNet(nn.Module):
     def __init__(self, n_inputs: int, widths, fan_ins, classes: int, *, param: str = "iwp",
                  estimator: str = "sin", init: str = "residual", tau: float = 1.0, seed: int = 0,
                  connections: str = "random", candidates: int = 8, window: int = 16,
-                 image_shape=None):
+                 first_layer: str = "same", patch_window: int = 16, image_shape=None):
         super().__init__()
         widths = [int(w) for w in widths]
         fan_ins = [int(f) for f in fan_ins]
@@ -35,16 +37,19 @@ class LogicNet(nn.Module):
         if param == "original" and any(f != 2 for f in fan_ins):
             raise ValueError("the original parametrisation has fan-in 2 (use --param iwp for others)")
         self.n_inputs, self.param = int(n_inputs), param
-        if connections == "patch":
+        if first_layer not in FIRST_LAYER:
+            raise ValueError(f"unknown first-layer wiring {first_layer!r} (expected same or patch)")
+        if first_layer == "patch":
             if image_shape is None or self.n_inputs % (int(image_shape[0]) * int(image_shape[1])):
-                raise ValueError("--connections patch needs an image dataset (digits, mnist, "
+                raise ValueError("--first-layer patch needs an image dataset (digits, mnist, "
                                  "fashion-mnist) with the same number of bits per pixel")
         self.head = GroupSum(classes, tau)
         self.head.check_width(widths[-1])
         layers, in_dim = [], self.n_inputs
         for i, (w, f) in enumerate(zip(widths, fan_ins)):
             layer_seed = [int(seed), i]  # connections and init: independent per layer, reproducible
-            if connections == "learned":  # train/connections.py
+            patch = first_layer == "patch" and i == 0
+            if connections == "learned" and not patch:  # train/connections.py
                 from .connections import LearnedConnectionsIWPLayer
 
                 layers.append(LearnedConnectionsIWPLayer(in_dim, w, f, estimator=estimator, init=init,
@@ -53,15 +58,15 @@ class LogicNet(nn.Module):
                 layers.append(IWPLayer(in_dim, w, f, estimator=estimator, init=init, seed=layer_seed))
             else:
                 layers.append(OriginalLayer(in_dim, w, 2, init=init, seed=layer_seed))
-            if connections in ("local", "patch"):  # train/wiring.py: routing-friendly windows
+            if patch:  # train/wiring.py: 2-D pixel patches for the first layer (fixed)
+                rng = np.random.default_rng([*layer_seed, 4099])
+                T = self.n_inputs // (int(image_shape[0]) * int(image_shape[1]))
+                layers[-1].set_connections(patch_connections(image_shape, T, w, f, rng, patch_window))
+            elif connections == "local":  # train/wiring.py: routing-friendly windows
                 rng = np.random.default_rng([*layer_seed, 4099])
                 last = i == len(widths) - 1
-                if connections == "patch" and i == 0:  # 2-D image patches for the first layer
-                    T = self.n_inputs // (int(image_shape[0]) * int(image_shape[1]))
-                    layers[-1].set_connections(patch_connections(image_shape, T, w, f, rng, window))
-                else:
-                    layers[-1].set_connections(local_connections(
-                        in_dim, w, f, rng, window, groups=classes if last else 1))
+                layers[-1].set_connections(local_connections(
+                    in_dim, w, f, rng, window, groups=classes if last else 1))
             in_dim = w
         self.layers = nn.ModuleList(layers)
 
