@@ -54,7 +54,8 @@ class Point:
     ice40_raw: bool = True       # iCE40 build takes raw features (hardware encoder) or bits
     sim_limit: int | None = None  # None: the whole test set
     targets: tuple = ("xc7", "ice40")  # fixed random connections rarely route on a full UP5K
-    pipeline_every: int | None = None  # iCE40 build; a timing failure retries with 3, then 2
+    pipeline_every: int | str | None = None  # iCE40 build ("head" too); a timing failure retries
+    # with "head", then 3, then 2
     xc7_cells: bool = False  # 7-series synthesis with one LUT cell per gate (rtl.layer, --lut-cells)
     xc7_popcount: str | None = None  # 7-series popcount structure (None: the default, tree)
     simulator: str = "iverilog"  # lgn-hw sim --simulator (verilator for the largest nets)
@@ -298,7 +299,7 @@ def run_point(point: Point, work: Path, data_root, *, reuse=True, targets=("sim"
         ice = build_ice40(netlist_path, root / "ice40", point.ice40_raw, stages, pnr_timeout,
                           point.pipeline_every)
         attempts = []
-        for every in (3, 2) if point.pipeline_every is None else ():
+        for every in ("head", 3, 2) if point.pipeline_every is None else ():
             if not (ice.get("failed") and "FAIL at" in ice["error"]):
                 break
             # the combinational core misses the board clock: add pipeline registers and retry
@@ -316,12 +317,14 @@ def _ice_cells(ice: dict) -> tuple:
     if not ice:
         return "–", "–", "–", "–"
     if ice.get("fits"):
-        pipe = f" (registers every {ice['pipeline_every']})" if ice.get("pipeline_every") else ""
+        pipe = ("" if not ice.get("pipeline_every") else " (register stage on the class counts)"
+                if ice["pipeline_every"] == "head" else f" (registers every {ice['pipeline_every']})")
         return (f"{ice['luts']:,}", "yes (placed and routed)", f"{ice.get('fmax_mhz')}{pipe}",
                 str(ice.get("latency_cycles", "–")))
     notes = []
     for att in [*ice.get("attempts", []), ice]:
-        what = (f"registers every {att['pipeline_every']}" if att.get("pipeline_every")
+        what = ("counts register" if att.get("pipeline_every") == "head" else
+                f"registers every {att['pipeline_every']}" if att.get("pipeline_every")
                 else "combinational")
         if att.get("nextpnr_fmax_mhz") and "FAIL at" in att.get("error", ""):
             why = f"timing {att['nextpnr_fmax_mhz']} < {att['clock_mhz']} MHz"

@@ -13,6 +13,7 @@ import json
 import click
 
 from lgn_hw import DEFAULT_NETLIST
+from rtl.pipeline import click_every
 
 __all__ = ["run_command", "boards_command"]
 
@@ -28,7 +29,7 @@ __all__ = ["run_command", "boards_command"]
 @click.option("--data-root", type=click.Path(file_okay=False), default=None)
 @click.option("-n", "--samples", type=click.IntRange(min=1), default=None,
               help="At most N samples (default: all test samples, or 100 random).")
-@click.option("--pipeline-every", type=click.IntRange(min=1), default=None,
+@click.option("--pipeline-every", type=click_every(), default=None,
               help="For --port sim: simulate a pipelined core.")
 def run_command(port, baud, netlist_path, dataset, data_root, samples, pipeline_every):
     """Classify samples on a board (or its simulation) and compare with Netlist.evaluate."""

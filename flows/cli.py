@@ -56,8 +56,15 @@ def _summary(rep: dict, paths) -> None:
     click.echo(f"report: {paths['md']} ({paths['json'].name}, {paths['png'].name})")
 
 
-_pipeline = click.option("--pipeline-every", type=click.IntRange(min=1), default=None,
-                         help="Pipeline registers every K layers (default: combinational core).")
+def _every_type():
+    from rtl.pipeline import click_every
+    return click_every()
+
+
+_pipeline = click.option("--pipeline-every", type=_every_type(), default=None,
+                         help="Pipeline registers every K logic levels, or 'head': one register "
+                              "stage on the class counts only (fewest flip-flops) "
+                              "[default: combinational core].")
 _raw = click.option("--raw-inputs", is_flag=True,
                     help="Core takes raw features and encodes them in hardware.")
 

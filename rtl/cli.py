@@ -17,15 +17,16 @@ from lgn_hw import DATA_ENV, DEFAULT_NETLIST
 
 from .popcount import DEFAULT as DEFAULT_POPCOUNT
 from .popcount import STRATEGIES
+from .pipeline import click_every
 
 __all__ = ["rtl_command", "sim_command"]
 
 _core_options = [
     click.option("--raw-inputs", is_flag=True,
                  help="Take raw integer features (hardware encoder) instead of encoded bits."),
-    click.option("--pipeline", "pipeline", type=click.IntRange(min=1), default=None,
-                 help="Register every K logic levels (and inside popcount/argmax); default: "
-                      "combinational."),
+    click.option("--pipeline", "pipeline", type=click_every(), default=None,
+                 help="Register every K logic levels (and inside popcount/argmax), or 'head' "
+                      "(one register stage on the class counts); default: combinational."),
     click.option("--popcount", type=click.Choice(STRATEGIES), default=DEFAULT_POPCOUNT,
                  show_default=True, help="Popcount structure."),
     click.option("--no-optimize", is_flag=True, help="Skip Netlist.optimize() before RTL."),
@@ -89,7 +90,8 @@ def rtl_command(netlist, out, name, raw_inputs, pipeline, popcount, no_optimize)
                f"{side['gates_after']} after optimisation, {side['layers_after']} layers, "
                f"{side['classes']} classes")
     click.echo(f"latency: {side['latency']} cycles"
-               + ("" if pipeline is None else f" (registers every {pipeline} levels)"))
+               + ("" if pipeline is None else " (register stage on the class counts)" if pipeline == "head"
+                  else f" (registers every {pipeline} levels)"))
     for key in ("verilog", "rtlil", "sidecar"):
         click.echo(f"wrote {paths[key]}")
 

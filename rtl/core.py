@@ -8,14 +8,18 @@ that Yosys keeps the hierarchy visible: ``encoder`` (raw inputs only), ``layer0`
 Ports: ``bits: In(n_inputs)`` or ``features: In(StructLayout f0..f<F-1>)``;
 ``counts: Out(ArrayLayout(unsigned(count_width), C))``; ``cls: Out(index_width(C))``; when pipelined
 also ``valid_in: In(1)`` / ``valid_out: Out(1)`` (``sync`` domain, one sample per clock,
-``.latency`` cycles from input to output). Skip connections (a gate or a group reading a signal
+``.latency`` cycles from input to output). ``pipeline_every="head"`` is the cheapest pipelined
+form: the logic, popcounts and argmax stay combinational and the only register stage holds the
+class counts (C x count_width flip-flops, latency 1), which roughly halves the longest path;
+registers every K levels instead cut the path K levels deep but register every signal crossing
+a cut (hundreds of flip-flops for a layer), too many for a full iCE40 UP5K. Skip connections (a gate or a group reading a signal
 from before the previous layer) are delayed through shared registers so every operand of a stage
 belongs to the same sample.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Value
+from amaranth.hdl import Module, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
@@ -24,7 +28,7 @@ from .argmax import Argmax, index_width
 from .encoder import EncoderError, InputEncoder, feature_shape
 from .groupsum import GroupSum
 from .layer import LutLayer
-from .pipeline import Delays, block_latency, check_every, level_stage
+from .pipeline import HEAD, Delays, block_latency, check_every, level_stage
 from .popcount import DEFAULT
 
 __all__ = ["LGNCore", "EncoderError"]
@@ -59,7 +63,9 @@ class LGNCore(wiring.Component):
         self.raw_inputs = bool(raw_inputs)
         self.popcount = popcount
         self.lut_cells = lut_cells
-        every = self.pipeline_every
+        self.head_register = self.pipeline_every == HEAD
+        every = None if self.head_register else self.pipeline_every
+        self._every = every
         offs = net.layer_offsets
         self.layer_modules = [_quiet(LutLayer(layer.fan_in, layer.inputs, layer.tables, offs[i],
                                                      cells=lut_cells))
@@ -75,6 +81,7 @@ class LGNCore(wiring.Component):
             _quiet(pc)
         self.argmax = _quiet(Argmax(net.head.classes, self.groupsum.width, every=every))
         self.latency = self.head_stage + self.groupsum.latency + self.argmax.latency
+        self.latency += 1 if self.head_register else 0
         # a pipelined core always registers something (its outputs at least): it has a clock
         self.extra_stage = 1 if every is not None and self.latency == 0 else 0
         self.latency += self.extra_stage
@@ -87,7 +94,7 @@ class LGNCore(wiring.Component):
             members["bits"] = In(net.n_inputs)
         members["counts"] = Out(ArrayLayout(self.count_width, self.classes))
         members["cls"] = Out(index_width(self.classes))
-        if every is not None:
+        if self.pipeline_every is not None:
             members["valid_in"] = In(1)
             members["valid_out"] = Out(1)
         super().__init__(members)
@@ -109,7 +116,7 @@ class LGNCore(wiring.Component):
         stage = [0] * net.n_inputs
         for li, lm in enumerate(self.layer_modules):
             m.submodules[f"layer{li}"] = lm
-            here = level_stage(li + 1, self.pipeline_every)
+            here = level_stage(li + 1, self._every)
             lm.attach(delays.at(wires[s], stage[s], here) for s in lm.reads)
             wires.extend(lm.o)
             stage.extend([here] * lm.n_gates)
@@ -117,10 +124,15 @@ class LGNCore(wiring.Component):
         m.submodules.groupsum = gs
         m.submodules.argmax = am
         gs.attach(delays.at(wires[s], stage[s], self.head_stage) for s in gs.reads)
-        m.d.comb += am.counts.eq(gs.counts)
-        out = am.latency + self.extra_stage
-        m.d.comb += self.counts.eq(delays.at(gs.counts.as_value(), 0, out))
-        m.d.comb += self.cls.eq(delays.at(am.index, am.latency, out))
+        if self.head_register:  # the one register stage: the class counts
+            counts = Signal(len(gs.counts.as_value()), name="counts_q")
+            m.d.sync += counts.eq(gs.counts.as_value())
+            m.d.comb += [am.counts.eq(counts), self.counts.eq(counts), self.cls.eq(am.index)]
+        else:
+            m.d.comb += am.counts.eq(gs.counts)
+            out = am.latency + self.extra_stage
+            m.d.comb += self.counts.eq(delays.at(gs.counts.as_value(), 0, out))
+            m.d.comb += self.cls.eq(delays.at(am.index, am.latency, out))
         if self.pipeline_every is not None:
             m.d.comb += self.valid_out.eq(delays.shift(self.valid_in, self.latency, reset=True))
         self.n_pipeline_registers = delays.n_registers

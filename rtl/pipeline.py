@@ -13,16 +13,31 @@ from __future__ import annotations
 
 from amaranth.hdl import Const, Signal, Value
 
-__all__ = ["check_every", "level_stage", "block_latency", "Delays"]
+__all__ = ["HEAD", "check_every", "parse_every", "level_stage", "block_latency", "Delays"]
+
+
+#: ``pipeline_every="head"``: one register stage only, on the GroupSum counts (see rtl/core.py).
+HEAD = "head"
 
 
 def check_every(every):
-    """Validate a ``pipeline_every`` argument: None or an int >= 1."""
-    if every is None:
-        return None
+    """Validate a ``pipeline_every`` argument: None, an int >= 1, or ``"head"``."""
+    if every is None or every == HEAD:
+        return every
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-        raise ValueError(f"pipeline_every must be None or an integer >= 1, got {every!r}")
+        raise ValueError(f"pipeline_every must be None, an integer >= 1 or 'head', got {every!r}")
     return every
+
+
+def parse_every(text):
+    """A command-line ``--pipeline-every`` value: ``K`` (an integer >= 1) or ``head``."""
+    if text is None or text == HEAD:
+        return text
+    try:
+        k = int(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected an integer >= 1 or 'head', got {text!r}") from None
+    return check_every(k)
 
 
 def level_stage(level: int, every) -> int:
@@ -83,3 +98,21 @@ class Delays:
             self.n_registers += len(reg)
             out = reg
         return out
+
+
+def click_every():
+    """A click parameter type for ``--pipeline-every`` / ``--pipeline``: K >= 1, or ``head``."""
+    import click
+
+    class Every(click.ParamType):
+        name = "K|head"
+
+        def convert(self, value, param, ctx):
+            if value is None or isinstance(value, int) and not isinstance(value, bool):
+                return value
+            try:
+                return parse_every(value)
+            except ValueError as e:
+                self.fail(str(e), param, ctx)
+
+    return Every()

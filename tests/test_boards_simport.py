@@ -11,7 +11,7 @@ from rtl.core import LGNCore
 from rtl.vectors import make_vectors, random_inputs
 
 
-@pytest.mark.parametrize("every", [None, 1])
+@pytest.mark.parametrize("every", [None, 1, "head"])
 def test_end_to_end(every):
     net = random_netlist(4, 20, [16, 12], 2, 3, offsets=True)
     top = UartTop(LGNCore(net, pipeline_every=every), 4, digest=netlist_digest(net),

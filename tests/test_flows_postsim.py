@@ -11,7 +11,7 @@ from lgn_hw.netlist import random_netlist
 from rtl.vectors import make_vectors, random_inputs
 
 
-@pytest.mark.parametrize("target,every", [("ice40", None), ("ice40", 1), ("xc7", None),
+@pytest.mark.parametrize("target,every", [("ice40", None), ("ice40", 1), ("ice40", "head"), ("xc7", None),
                                           ("lut4", None)])
 def test_postsim_matches_evaluate(tmp_path, target, every):
     net = random_netlist(5, 24, [30, 24], 4, 3, skip=True)

@@ -69,9 +69,25 @@ def test_latency_is_sum_of_blocks():
     assert not hasattr(LGNCore(net), "valid_in")
 
 
+def test_head_register_is_one_stage_of_counts():
+    """pipeline_every="head": latency 1, and the only flip-flops are the counts (and valid)."""
+    from amaranth.back import rtlil
+
+    net = random_netlist(3, 10, [20, 20, 20, 20, 20], 2, 4, special=0.0)
+    core = LGNCore(net, pipeline_every="head")
+    assert core.latency == 1 and hasattr(core, "valid_in")
+    import re
+
+    def ff_bits(c):  # flip-flop bits in the RTLIL: every $dff/$adff cell's WIDTH
+        return sum(int(w) for w in re.findall(r"cell \$a?dff \S+\n\s+parameter \\WIDTH (\d+)",
+                                              rtlil.convert(c)))
+    assert ff_bits(core) == core.count_width * core.classes + 1  # counts + valid
+    assert ff_bits(LGNCore(net, pipeline_every=1)) > 5 * ff_bits(core)
+
+
 def test_bad_pipeline_argument():
     net = random_netlist(3, 4, [4], 2, 2)
-    for bad in (0, -1, 1.5, True):
+    for bad in (0, -1, 1.5, True, "tail"):
         with pytest.raises(ValueError, match="pipeline_every"):
             LGNCore(net, pipeline_every=bad)
 

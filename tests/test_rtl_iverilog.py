@@ -43,7 +43,7 @@ def test_edge_cases_exhaustive(name, every):
     assert_sim_ok(res)
 
 
-@pytest.mark.parametrize("every", [None, 1])
+@pytest.mark.parametrize("every", [None, 1, "head"])
 def test_corrupted_expectations_are_caught(every):
     net = random_netlist(13, 8, [16, 8], [3, 2], 2, special=0.0)
     core = LGNCore(net, pipeline_every=every)

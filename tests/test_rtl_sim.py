@@ -14,7 +14,7 @@ def _net():
     return random_netlist(31, 8, [20, 12], [3, 2], 2, special=0.0)
 
 
-@pytest.mark.parametrize("every", [None, 1, 2])
+@pytest.mark.parametrize("every", [None, 1, 2, "head"])
 def test_passes_then_catches_a_corrupted_gate(every):
     net = _net()
     vec = make_vectors(net, all_inputs(8), raw_inputs=False)
