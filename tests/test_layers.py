@@ -179,3 +179,32 @@ def test_cuda_layer_matches_cpu(make):
     gpu.eval()
     bits = (torch.rand(64, 100) > 0.5).float()
     assert torch.equal(gpu(bits.cuda()).cpu(), cpu(bits))
+
+
+@pytest.mark.parametrize("kind", ["iwp", "original", "learned"])
+def test_straight_through_forward_is_the_hard_network_with_soft_gradients(kind):
+    """--hard-finetune: in training mode with straight_through set, the forward pass equals eval
+    mode (the discretized gates) and gradients still reach every parameter kind."""
+    from train.connections import LearnedConnectionsIWPLayer
+    from train.layers import IWPLayer, OriginalLayer
+
+    torch.manual_seed(0)
+    if kind == "iwp":
+        layer = IWPLayer(12, 20, 3, init="gaussian", seed=1)
+    elif kind == "original":
+        layer = OriginalLayer(12, 20, 2, init="gaussian", seed=1)
+    else:
+        layer = LearnedConnectionsIWPLayer(12, 20, 3, init="gaussian", seed=1, candidates=3)
+        with torch.no_grad():
+            layer.conn.normal_()
+    x = torch.randint(0, 2, (12, 33)).double()
+    layer.double().eval()
+    hard = layer(x).detach()
+    layer.train()
+    soft = layer(x).detach()
+    layer.straight_through = True
+    y = layer(x)
+    assert torch.equal(y.detach(), hard) and not torch.allclose(soft, hard)
+    y.square().sum().backward()
+    for name, p in layer.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name

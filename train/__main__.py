@@ -69,6 +69,10 @@ def _preset_epilog() -> str:
 @click.option("--augment-shift", type=int,
               help="Image datasets: shift each training image by a random 0..N pixels each way "
                    "per step (0: off). Training only; the hardware is unchanged.")
+@click.option("--hard-finetune", type=float,
+              help="Train the last FRACTION of the steps straight-through: the forward pass uses the "
+                   "hard tables (and chosen connections), i.e. the discretized network, the backward "
+                   "pass the relaxed ones. Closes the discretization gap (0: off).")
 @click.option("--seed", type=int, help="Seed for connections, initialisation and batch order.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="auto: cuda if available.")
 @click.option("--out", type=click.Path(file_okay=False), default=DEFAULT_OUT, show_default=True,

@@ -53,6 +53,7 @@ class TrainConfig:
     window: int = DEFAULT_WINDOW
     first_layer: str = "same"  # "patch": 2-D pixel patches of about patch_window bits (image data)
     patch_window: int = 16
+    hard_finetune: float = 0.0  # last fraction of the steps trained straight-through (hard forward)
     augment_shift: int = 0  # image datasets: random translations of up to N pixels (train/augment.py)
 
     @property
@@ -197,6 +198,8 @@ def check(cfg: TrainConfig) -> None:
             raise ConfigError(f"--patch-window must be >= 1, got {cfg.patch_window}")
     if cfg.connections == "local" and cfg.window < max(cfg.fan_in):
         raise ConfigError(f"--window {cfg.window} must be at least the fan-in ({max(cfg.fan_in)})")
+    if not (math.isfinite(cfg.hard_finetune) and 0.0 <= cfg.hard_finetune <= 1.0):
+        raise ConfigError(f"--hard-finetune must be a fraction in [0, 1], got {cfg.hard_finetune}")
     if cfg.augment_shift:
         from .augment import IMAGE_SHAPES, MAX_SHIFT
         if not 0 <= cfg.augment_shift <= MAX_SHIFT:

@@ -69,6 +69,9 @@ class LearnedConnectionsIWPLayer(IWPLayer):
         """x[in_dim, B] -> the relaxed gate inputs [G * n, B] (softmax mix of candidates)."""
         G, n, C = self.candidates.shape
         w = torch.softmax(self.conn, dim=2).to(x.dtype)
+        if self.straight_through:  # the argmax candidate forward, the softmax's gradient backward
+            onehot = torch.zeros_like(w).scatter_(2, self.conn.argmax(dim=2, keepdim=True), 1.0)
+            w = w + (onehot - w).detach()
         xc = x.index_select(0, self.candidates.reshape(-1)).view(G, n, C, x.shape[1])
         return (w.unsqueeze(-1) * xc).sum(2).reshape(G * n, x.shape[1])
 
@@ -80,6 +83,9 @@ class LearnedConnectionsIWPLayer(IWPLayer):
             return super().forward(x)
         xin = self.mixed_inputs(x)
         coef = self.coefficients(hard=False).to(x.dtype)
+        if self.straight_through:
+            from .layers import straight_through
+            coef = straight_through(self.coefficients(hard=True).to(x.dtype), coef)
         if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
             from . import cext
 

@@ -51,6 +51,11 @@ def random_connections(in_dim: int, out_dim: int, fan_in: int, rng: np.random.Ge
     return idx.astype(np.int64)
 
 
+def straight_through(hard: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
+    """Hard table values in the forward pass, the soft ones' gradient in the backward pass."""
+    return hard.detach() + (soft - soft.detach())
+
+
 def _check_fan_in(fan_in: int) -> int:
     if not isinstance(fan_in, (int, np.integer)) or not 1 <= fan_in <= MAX_FAN_IN:
         raise ValueError(f"fan-in must be an integer in 1..{MAX_FAN_IN}, got {fan_in!r}")
@@ -62,6 +67,9 @@ class _LogicLayer(nn.Module):
 
     def __init__(self, in_dim: int, out_dim: int, fan_in: int, rng: np.random.Generator):
         super().__init__()
+        #: training mode only: forward with the hard (rounded) tables, backward through the soft
+        #: ones (straight-through); set by the training loop for --hard-finetune
+        self.straight_through = False
         self.in_dim, self.out_dim, self.fan_in = int(in_dim), int(out_dim), _check_fan_in(fan_in)
         idx = torch.from_numpy(random_connections(self.in_dim, self.out_dim, self.fan_in, rng))
         self.register_buffer("idx", idx)
@@ -89,11 +97,13 @@ class _LogicLayer(nn.Module):
         if x.dim() != 2 or x.shape[0] != self.in_dim:
             raise ValueError(f"expected activations of shape ({self.in_dim}, B), got {tuple(x.shape)}")
         hard = not self.training
-        if x.is_cuda and x.dtype == torch.float32:
+        ste = self.training and self.straight_through
+        if x.is_cuda and x.dtype == torch.float32 and not ste:
             y = self._cuda_forward(x, hard)
             if y is not None:
                 return y
-        coef = self.coefficients(hard)
+        coef = straight_through(self.coefficients(True), self.coefficients(False)) if ste \
+            else self.coefficients(hard)
         if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
             from . import cext
 

@@ -190,6 +190,9 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
             for group in opt.param_groups:  # a function of the step alone: resumes exactly
                 group["lr"] = learning_rate(cfg, step, total)
             idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+            ste = cfg.hard_finetune > 0 and step >= total - round(cfg.hard_finetune * total)
+            for layer in model.layers:
+                layer.straight_through = ste
             x = bits_train[idx]
             if augment is not None:
                 x = augment(x, step)
@@ -202,6 +205,8 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
                                     f"try a lower --lr (last good checkpoint: {out / outputs.CHECKPOINT})")
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            for layer in model.layers:
+                layer.straight_through = False
             if cfg.grad_norms:
                 sq = [float(sum((p.grad.double() ** 2).sum() for p in layer.parameters()))
                       for layer in model.layers]
