@@ -61,6 +61,9 @@ class Point:
     simulator: str = "iverilog"  # lgn-hw sim --simulator (verilator for the largest nets)
 
 
+#: mnist-up5k preset values before the patch/shift/tau retune (the old points were trained so)
+OLD_UP5K = dict(tau=8.0, schedule="constant", first_layer="same", patch_window=16, augment_shift=0)
+
 POINTS = {
     "tiny": [Point("monk1-tiny", "monk1", dict(epochs=20, width=[40, 20]))],
     # connections are spelled out: a preset's default may change (the default preset went local)
@@ -77,16 +80,22 @@ POINTS = {
         Point("monk3", "monk3", dict(connections="random")),
     ],
     "full": [
-        # the preset's lr has changed since these were trained: pinned to what was measured
-        Point("mnist-up5k", "mnist-up5k", dict(epochs=11, connections="random", lr=0.01),
+        # the preset has changed since these were trained: pinned to what was measured
+        Point("mnist-up5k", "mnist-up5k", dict(OLD_UP5K, epochs=11, connections="random", window=16,
+                                               lr=0.01),
               ice40_raw=False, targets=("xc7",)),
         Point("mnist-up5k-local", "mnist-up5k",
-              dict(epochs=10, connections="local", window=16, lr=0.03), ice40_raw=False),
+              dict(OLD_UP5K, epochs=10, connections="local", window=16, lr=0.03), ice40_raw=False),
         Point("mnist-up5k-local64", "mnist-up5k",
-              dict(epochs=20, connections="local", window=64, lr=0.03), ice40_raw=False),
+              dict(OLD_UP5K, epochs=20, connections="local", window=64, lr=0.03), ice40_raw=False),
         Point("mnist-up5k-wide-local", "mnist-up5k",
-              dict(epochs=20, width=[2500, 1250, 500], connections="local", window=16, lr=0.01),
-              ice40_raw=False, targets=("xc7",)),
+              dict(OLD_UP5K, epochs=20, width=[2500, 1250, 500], connections="local", window=16,
+                   lr=0.01), ice40_raw=False, targets=("xc7",)),
+        # the current preset: 2-D patch first layer, shifts, tau 2.5; raw pixels in (the 1-threshold
+        # encoder is x >= 128, a wire), counts register so that it fits the UP5K
+        Point("mnist-up5k-patch", "mnist-up5k", dict(), pipeline_every="head"),
+        Point("mnist-lut6", "mnist-lut6", dict(), targets=("xc7",), xc7_cells=True,
+              xc7_popcount="lut63", simulator="verilator"),
         Point("mnist-fanin6", "mnist-fanin6", dict(epochs=15, connections="random"),
               ice40_raw=False, sim_limit=2000, targets=("xc7",)),
         Point("mnist-fanin6-learned", "mnist-fanin6",
