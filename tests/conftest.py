@@ -16,7 +16,7 @@ import pytest
 def data_root() -> Path:
     env = os.environ.get("LGN_HW_DATA")
     if env:
-        root = Path(env).expanduser()
+        root = Path(env).expanduser().resolve()
         if not root.is_dir():
             pytest.skip(f"LGN_HW_DATA={env} is not a directory")
         return root
