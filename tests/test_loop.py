@@ -142,3 +142,20 @@ def test_hard_finetune_trains_the_discretized_network(tmp_path, digits):
     m = json.loads((tmp_path / "h" / "metrics.json").read_text())["epochs"]
     # evaluation ran with the flag reset: relaxed and discretized accuracies are both reported
     assert all(0 < e["test_acc_continuous"] <= 1 and 0 < e["test_acc_discrete"] <= 1 for e in m)
+
+
+def test_init_from_continues_from_weights_and_checks_the_architecture(tmp_path, digits):
+    base = resolve(thresholds=2, **SMALL)
+    train(base, digits, tmp_path / "a", progress=False)
+    ck = tmp_path / "a" / "checkpoint.pt"
+    # zero steps of change: lr tiny and one epoch of hard fine-tuning starts from the same tables
+    ft = resolve(thresholds=2, init_from=str(ck), hard_finetune=1.0, lr=1e-9, **dict(SMALL, epochs=1))
+    final = train(ft, digits, tmp_path / "b", progress=False)
+    assert _netlist_key(tmp_path / "b" / "netlist.json")[0] == _netlist_key(tmp_path / "a" / "netlist.json")[0]
+    assert final["torch_eval_matches_netlist"] is True
+    other = resolve(thresholds=2, init_from=str(ck), **dict(SMALL, width="50,40"))
+    with pytest.raises(TrainingError, match="not a checkpoint of this architecture"):
+        train(other, digits, tmp_path / "c", progress=False)
+    missing = resolve(thresholds=2, init_from=str(tmp_path / "nope.pt"), **SMALL)
+    with pytest.raises(TrainingError, match="--init-from: no checkpoint at"):
+        train(missing, digits, tmp_path / "d", progress=False)

@@ -69,6 +69,9 @@ def _preset_epilog() -> str:
 @click.option("--augment-shift", type=int,
               help="Image datasets: shift each training image by a random 0..N pixels each way "
                    "per step (0: off). Training only; the hardware is unchanged.")
+@click.option("--init-from", type=click.Path(dir_okay=False),
+              help="Start from the weights of another run's checkpoint.pt (same architecture): "
+                   "e.g. a short --hard-finetune 1 pass at a low --lr on a finished model.")
 @click.option("--hard-finetune", type=float,
               help="Train the last FRACTION of the steps straight-through: the forward pass uses the "
                    "hard tables (and chosen connections), i.e. the discretized network, the backward "

@@ -53,6 +53,7 @@ class TrainConfig:
     window: int = DEFAULT_WINDOW
     first_layer: str = "same"  # "patch": 2-D pixel patches of about patch_window bits (image data)
     patch_window: int = 16
+    init_from: str | None = None  # start from the weights of this checkpoint.pt (fine-tuning)
     hard_finetune: float = 0.0  # last fraction of the steps trained straight-through (hard forward)
     augment_shift: int = 0  # image datasets: random translations of up to N pixels (train/augment.py)
 

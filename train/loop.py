@@ -130,6 +130,16 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
     total = cfg.steps if cfg.steps is not None else cfg.epochs * spe
     step, history, run = 0, [], {"loss_sum": 0.0, "loss_n": 0, "grad_sq": None, "train_time": 0.0,
                                  "samples": 0}
+    if cfg.init_from and not resume:
+        src = Path(cfg.init_from)
+        if not src.is_file():
+            raise TrainingError(f"--init-from: no checkpoint at {src}")
+        try:
+            state = outputs.load_checkpoint(src)["model"]
+            model.load_state_dict(state)
+        except (KeyError, RuntimeError, OSError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TrainingError(f"--init-from {src}: not a checkpoint of this architecture ({first[:200]})") from None
     if resume:
         ck_path = out / outputs.CHECKPOINT
         if not ck_path.exists():
