@@ -59,6 +59,9 @@ class Point:
     xc7_cells: bool = False  # 7-series synthesis with one LUT cell per gate (rtl.layer, --lut-cells)
     xc7_popcount: str | None = None  # 7-series popcount structure (None: the default, tree)
     simulator: str = "iverilog"  # lgn-hw sim --simulator (verilator for the largest nets)
+    # a second training stage started from the first one's weights (--init-from), with these
+    # overrides (e.g. a short straight-through pass); its netlist is the point's
+    finetune: dict | None = None
 
 
 #: mnist-up5k preset values before the patch/shift/tau retune (the old points were trained so)
@@ -95,7 +98,8 @@ POINTS = {
         # encoder is x >= 128, a wire), counts register so that it fits the UP5K
         Point("mnist-up5k-patch", "mnist-up5k", dict(), pipeline_every="head"),
         Point("mnist-lut6", "mnist-lut6", dict(), targets=("xc7",), xc7_cells=True,
-              xc7_popcount="lut63", simulator="verilator"),
+              xc7_popcount="lut63", simulator="verilator",
+              finetune=dict(epochs=3, hard_finetune=1.0, lr=0.002)),
         Point("mnist-fanin6", "mnist-fanin6", dict(epochs=15, connections="random"),
               ice40_raw=False, sim_limit=2000, targets=("xc7",)),
         Point("mnist-fanin6-learned", "mnist-fanin6",
@@ -133,9 +137,12 @@ def train_point(point: Point, cfg, train_dir: Path, reuse: bool, progress: bool)
     metrics = train_dir / "metrics.json"
     if reuse and metrics.exists() and (train_dir / "netlist.json").exists():
         old = json.loads(metrics.read_text())
+        # where it ran does not change what it is; nor where the checkpoint a fine-tuning stage
+        # started from lay (that stage is reuse-checked itself)
+        skip = ("device", "init_from", "preset")  # a preset is a name for values compared here
         same = {k: v for k, v in TrainConfig.from_dict(old.get("config") or {}).to_dict().items()
-                if k != "device"}  # where it ran does not change what it is
-        if same == {k: v for k, v in cfg.to_dict().items() if k != "device"}:
+                if k not in skip}
+        if same == {k: v for k, v in cfg.to_dict().items() if k not in skip}:
             return {**old["final"], "reused": True}
     try:
         data = load_encoded(cfg.dataset, cfg.data_root, cfg.thresholds, cfg.encoding)
@@ -270,6 +277,16 @@ def run_point(point: Point, work: Path, data_root, *, reuse=True, targets=("sim"
     cfg = resolve_config(point, data_root)
     root = work / point.name
     t0 = time.perf_counter()
+    if point.finetune:
+        train_point(point, cfg, root / "train-base", reuse, progress)
+        from train.config import ConfigError, resolve
+
+        try:
+            cfg = resolve(point.preset, data_root=data_root, device="cpu",
+                          **{**point.overrides, **point.finetune,
+                             "init_from": str(root / "train-base" / "checkpoint.pt")})
+        except ConfigError as exc:
+            raise FrontierError(f"{point.name} (fine-tuning): {exc}") from None
     final = train_point(point, cfg, root / "train", reuse, progress)
     netlist_path = root / "train" / "netlist.json"
     net = Netlist.load(netlist_path)

@@ -90,11 +90,11 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "mnist-fanin6": ("MNIST, 6 x 2000 fan-in-6 IWP gates (LUT6 parts), fixed random connections",
                      dict(dataset="mnist", thresholds=2, fan_in=[6], width=[2000] * 6, tau=10.0,
                           epochs=20, batch_size=128, lr=0.01)),
-    "mnist-lut6": ("MNIST for 7-series LUT6 (~13,800 LUT6 with encoder): 6 x 2000 fan-in-6 gates, "
-                   "learned connections, shifts, straight-through finish; ~1 h on 2 cores",
-                   dict(dataset="mnist", thresholds=1, fan_in=[6], width=[2000] * 6, tau=8.0,
+    "mnist-lut6": ("MNIST for 7-series LUT6 (~14K LUT6 incl. encoder): 6 x 2000 fan-in-6 gates, learned "
+                   "connections, shifts; ~1 h on 2 cores, then a short --hard-finetune pass (README)",
+                   dict(dataset="mnist", thresholds=1, fan_in=[6], width=[2000] * 6, tau=10.0,
                         epochs=30, batch_size=128, lr=0.01, schedule="cosine", connections="learned",
-                        candidates=4, augment_shift=1, hard_finetune=0.2)),
+                        candidates=4, augment_shift=1)),
     "adult": ("UCI Adult, quantile thermometer + one-hot, small fan-in-4 network",
               dict(dataset="adult", thresholds=8, encoding="quantile", fan_in=[4], width=[512, 256],
                    tau=8.0, epochs=10, batch_size=256, lr=0.01)),
