@@ -153,3 +153,20 @@ def test_collect_rewrites_summary_from_point_records(tmp_path):
     res = CliRunner().invoke(frontier.main, ["--tiny", "--collect", "--work", str(tmp_path / "x"),
                                              "--out", str(out)])
     assert res.exit_code == 1 and "no point.json under" in res.output
+
+
+def test_finetune_stage_starts_from_the_first_stage(tmp_path, data_root):
+    """Point.finetune: a second training run from the first one's checkpoint; its netlist is the
+    point's, its config records where it started, and a rerun reuses both stages."""
+    point = frontier.Point("monk1-ft", "monk1", dict(epochs=5, width=[40, 20]),
+                           targets=(), finetune=dict(epochs=1, hard_finetune=1.0, lr=1e-9))
+    rec = frontier.run_point(point, tmp_path, str(data_root), targets=("sim",), progress=False)
+    base = json.loads((tmp_path / "monk1-ft" / "train-base" / "metrics.json").read_text())
+    ft = json.loads((tmp_path / "monk1-ft" / "train" / "metrics.json").read_text())
+    assert ft["config"]["init_from"] == str(tmp_path / "monk1-ft" / "train-base" / "checkpoint.pt")
+    assert ft["config"]["hard_finetune"] == 1.0 and base["config"]["hard_finetune"] == 0.0
+    # lr 1e-9: the fine-tuned tables are the first stage's, so is the accuracy
+    assert rec["test_acc_discrete"] == base["final"]["test_acc_discrete"]
+    assert rec["netlist"].endswith("monk1-ft/train/netlist.json") and rec["sim"]["matching"] == rec["n_test"]
+    again = frontier.run_point(point, tmp_path, str(data_root), targets=(), progress=False)
+    assert again["training_reused"] is True
