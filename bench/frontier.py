@@ -340,18 +340,17 @@ def run_point(point: Point, work: Path, data_root, *, reuse=True, targets=("sim"
 
 def _ice_cells(ice: dict) -> tuple:
     """(LUT4, fits, Fmax, latency) cells of the table for one iCE40 build record."""
+    from rtl.pipeline import describe_every
+
     if not ice:
         return "–", "–", "–", "–"
     if ice.get("fits"):
-        pipe = ("" if not ice.get("pipeline_every") else " (register stage on the class counts)"
-                if ice["pipeline_every"] == "head" else f" (registers every {ice['pipeline_every']})")
+        pipe = f" ({describe_every(ice['pipeline_every'])})" if ice.get("pipeline_every") else ""
         return (f"{ice['luts']:,}", "yes (placed and routed)", f"{ice.get('fmax_mhz')}{pipe}",
                 str(ice.get("latency_cycles", "–")))
     notes = []
     for att in [*ice.get("attempts", []), ice]:
-        what = ("counts register" if att.get("pipeline_every") == "head" else
-                f"registers every {att['pipeline_every']}" if att.get("pipeline_every")
-                else "combinational")
+        what = describe_every(att.get("pipeline_every"))
         if att.get("nextpnr_fmax_mhz") and "FAIL at" in att.get("error", ""):
             why = f"timing {att['nextpnr_fmax_mhz']} < {att['clock_mhz']} MHz"
         elif att.get("fits") is False or "placement" in att.get("error", ""):

@@ -13,6 +13,8 @@ from pathlib import Path
 import click
 
 from lgn_hw import DEFAULT_NETLIST, DEFAULT_OUT
+from rtl.pipeline import click_every
+from rtl.popcount import STRATEGIES as POPCOUNTS
 
 __all__ = ["build_command", "report_command", "synth_command", "verify_command"]
 
@@ -56,12 +58,7 @@ def _summary(rep: dict, paths) -> None:
     click.echo(f"report: {paths['md']} ({paths['json'].name}, {paths['png'].name})")
 
 
-def _every_type():
-    from rtl.pipeline import click_every
-    return click_every()
-
-
-_pipeline = click.option("--pipeline-every", type=_every_type(), default=None,
+_pipeline = click.option("--pipeline-every", type=click_every(), default=None,
                          help="Pipeline registers every K logic levels, or 'head': one register "
                               "stage on the class counts only (fewest flip-flops) "
                               "[default: combinational core].")
@@ -115,7 +112,7 @@ def build_command(board, netlist_path, out, baud, pipeline_every, raw_inputs, no
 @click.option("--lut-cells", is_flag=True,
               help="One vendor LUT cell per gate (xc7 LUT1-6, iCE40 SB_LUT4, ECP5 LUT4) instead of "
                    "truth-table logic: same function, far faster synthesis of large fan-in-6 nets.")
-@click.option("--popcount", type=click.Choice(["tree", "lut63", "dadda", "behavioural"]), default=None,
+@click.option("--popcount", type=click.Choice(POPCOUNTS), default=None,
               help="GroupSum popcount structure [default: tree; lut63 is smaller on LUT6 parts "
                    "with large groups, BENCHMARKS.md Popcount].")
 def synth_command(netlist_path, target, out, pipeline_every, raw_inputs, no_hierarchy, lut_cells,
@@ -128,15 +125,8 @@ def synth_command(netlist_path, target, out, pipeline_every, raw_inputs, no_hier
         device = resolve_target(target)
         net = load_netlist(netlist_path)
         out = Path(out or Path(DEFAULT_OUT) / f"synth-{target}")
-        cells = None
-        if lut_cells:
-            from rtl.layer import LUT_CELLS
-            if device.family not in LUT_CELLS:
-                raise click.UsageError(f"--lut-cells: no LUT cells for {device.family} targets "
-                                       f"(families with cells: {', '.join(LUT_CELLS)})")
-            cells = device.family
         design = core_design(net, raw_inputs=raw_inputs, pipeline_every=pipeline_every,
-                             lut_cells=cells, popcount=popcount)
+                             lut_cells=device.family if lut_cells else None, popcount=popcount)
         rep = synth_flow(design, device, out, netlist_path=str(netlist_path),
                          hierarchy=not no_hierarchy, progress=True)
         _summary(rep, {k: out / f"report.{k}" for k in ("json", "md", "png")})

@@ -67,6 +67,10 @@ def core_design(netlist, *, top: str = "lgn_core", raw_inputs: bool = False,
     if popcount is not None:
         kwargs["popcount"] = popcount
     if lut_cells is not None:
+        from rtl.layer import LUT_CELLS
+        if lut_cells not in LUT_CELLS:
+            raise DesignError(f"--lut-cells: no LUT cells for {lut_cells} targets (there are for "
+                              f"{', '.join(LUT_CELLS)})")
         kwargs["lut_cells"] = lut_cells
     if raw_inputs and netlist.encoding is None:
         raise DesignError("--raw-inputs needs a netlist with an encoding")

@@ -17,7 +17,7 @@ from lgn_hw import DATA_ENV, DEFAULT_NETLIST
 
 from .popcount import DEFAULT as DEFAULT_POPCOUNT
 from .popcount import STRATEGIES
-from .pipeline import click_every
+from .pipeline import click_every, describe_every
 
 __all__ = ["rtl_command", "sim_command"]
 
@@ -90,8 +90,7 @@ def rtl_command(netlist, out, name, raw_inputs, pipeline, popcount, no_optimize)
                f"{side['gates_after']} after optimisation, {side['layers_after']} layers, "
                f"{side['classes']} classes")
     click.echo(f"latency: {side['latency']} cycles"
-               + ("" if pipeline is None else " (register stage on the class counts)" if pipeline == "head"
-                  else f" (registers every {pipeline} levels)"))
+               + ("" if pipeline is None else f" ({describe_every(pipeline)})"))
     for key in ("verilog", "rtlil", "sidecar"):
         click.echo(f"wrote {paths[key]}")
 

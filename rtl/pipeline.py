@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Const, Signal, Value
 
-__all__ = ["HEAD", "check_every", "parse_every", "level_stage", "block_latency", "Delays"]
+__all__ = ["HEAD", "check_every", "parse_every", "describe_every", "click_every", "level_stage", "block_latency", "Delays"]
 
 
 #: ``pipeline_every="head"``: one register stage only, on the GroupSum counts (see rtl/core.py).
@@ -36,8 +36,10 @@ def parse_every(text):
     try:
         k = int(text)
     except (TypeError, ValueError):
-        raise ValueError(f"expected an integer >= 1 or 'head', got {text!r}") from None
-    return check_every(k)
+        k = 0
+    if k < 1:
+        raise ValueError(f"expected an integer >= 1 or 'head', got {text!r}")
+    return k
 
 
 def level_stage(level: int, every) -> int:
@@ -100,6 +102,15 @@ class Delays:
         return out
 
 
+def describe_every(every) -> str:
+    """A ``pipeline_every`` value in words, for messages and tables."""
+    if every is None:
+        return "combinational"
+    if every == HEAD:
+        return "register stage on the class counts"
+    return f"registers every {every} levels"
+
+
 def click_every():
     """A click parameter type for ``--pipeline-every`` / ``--pipeline``: K >= 1, or ``head``."""
     import click
@@ -108,10 +119,8 @@ def click_every():
         name = "K|head"
 
         def convert(self, value, param, ctx):
-            if value is None or isinstance(value, int) and not isinstance(value, bool):
-                return value
             try:
-                return parse_every(value)
+                return parse_every(value if value is None or value == HEAD else str(value))
             except ValueError as e:
                 self.fail(str(e), param, ctx)
 

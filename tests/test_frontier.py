@@ -112,7 +112,7 @@ def test_markdown_marks_subset_and_no_fit():
                   "attempts": [{"fits": None, "failed": True, "error": "(FAIL at 12.00 MHz)",
                                 "nextpnr_fmax_mhz": 8.0, "clock_mhz": 12.0}]}
     row = frontier.markdown([p]).splitlines()[-1]
-    assert ("| no bitstream: combinational: timing 8.0 < 12.0 MHz; registers every 2: timing "
+    assert ("| no bitstream: combinational: timing 8.0 < 12.0 MHz; registers every 2 levels: timing "
             "9.5 < 12.0 MHz, 4,000/5,280 LCs | not built | 9.5 | – |") in row
 
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-#: Image datasets and their (height, width); features are the pixels in row-major order.
-IMAGE_SHAPES = {"digits": (8, 8), "mnist": (28, 28), "fashion-mnist": (28, 28)}
+from lgn_hw.datasets import IMAGE_SHAPES
 
 MAX_SHIFT = 4
 

@@ -154,6 +154,13 @@ def resolve(preset: str = "default", layers: int | None = None, **overrides) -> 
     return cfg
 
 
+def _needs_images(cfg: TrainConfig, option: str) -> None:
+    from lgn_hw.datasets import IMAGE_SHAPES
+    if cfg.dataset not in IMAGE_SHAPES:
+        raise ConfigError(f"{option} needs an image dataset ({', '.join(IMAGE_SHAPES)}), "
+                          f"got {cfg.dataset!r}")
+
+
 def check(cfg: TrainConfig) -> None:
     if len(cfg.fan_in) != len(cfg.width):
         raise ConfigError(f"--fan-in lists {len(cfg.fan_in)} values for {len(cfg.width)} layers")
@@ -197,10 +204,7 @@ def check(cfg: TrainConfig) -> None:
     if cfg.first_layer not in ("same", "patch"):
         raise ConfigError(f"--first-layer must be same or patch, got {cfg.first_layer!r}")
     if cfg.first_layer == "patch":
-        from .augment import IMAGE_SHAPES
-        if cfg.dataset not in IMAGE_SHAPES:
-            raise ConfigError(f"--first-layer patch needs an image dataset ({', '.join(IMAGE_SHAPES)}), "
-                              f"got {cfg.dataset!r}")
+        _needs_images(cfg, "--first-layer patch")
         if cfg.patch_window < 1:
             raise ConfigError(f"--patch-window must be >= 1, got {cfg.patch_window}")
     if cfg.connections == "local" and cfg.window < max(cfg.fan_in):
@@ -208,11 +212,9 @@ def check(cfg: TrainConfig) -> None:
     if not (math.isfinite(cfg.hard_finetune) and 0.0 <= cfg.hard_finetune <= 1.0):
         raise ConfigError(f"--hard-finetune must be a fraction in [0, 1], got {cfg.hard_finetune}")
     if cfg.augment_shift:
-        from .augment import IMAGE_SHAPES, MAX_SHIFT
+        from .augment import MAX_SHIFT
         if not 0 <= cfg.augment_shift <= MAX_SHIFT:
             raise ConfigError(f"--augment-shift must be in 0..{MAX_SHIFT}, got {cfg.augment_shift}")
-        if cfg.dataset not in IMAGE_SHAPES:
-            raise ConfigError(f"--augment-shift needs an image dataset ({', '.join(IMAGE_SHAPES)}), "
-                              f"got {cfg.dataset!r}")
+        _needs_images(cfg, "--augment-shift")
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"--device must be auto, cpu or cuda, got {cfg.device!r}")

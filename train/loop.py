@@ -17,8 +17,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from lgn_hw.datasets import IMAGE_SHAPES
+
 from . import outputs
-from .augment import IMAGE_SHAPES
+from .augment import AugmentError, ShiftAugment
 from .config import ConfigError, TrainConfig
 from .data import EncodedData
 from .discretize import discretize, gate_kinds
@@ -181,7 +183,6 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
     bits_train, y_train = data.bits_train, data.y_train
     augment = None
     if cfg.augment_shift:
-        from .augment import AugmentError, ShiftAugment
         try:
             augment = ShiftAugment(data.name, data.encoding, cfg.augment_shift, cfg.seed)
         except AugmentError as exc:

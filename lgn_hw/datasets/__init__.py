@@ -20,7 +20,11 @@ import numpy as np
 
 from lgn_hw import DATA_ENV
 
-__all__ = ["Dataset", "DatasetError", "load", "list_datasets", "resolve_root", "stratified_split",
+#: Image datasets and their (height, width): their features are the pixels in row-major order
+#: (what 2-D wiring and shift augmentation in ``train`` rely on).
+IMAGE_SHAPES = {"digits": (8, 8), "mnist": (28, 28), "fashion-mnist": (28, 28)}
+
+__all__ = ["IMAGE_SHAPES", "Dataset", "DatasetError", "load", "list_datasets", "resolve_root", "stratified_split",
            "DEFAULT_ROOT"]
 
 #: where datasets live when neither ``data_root`` nor ``LGN_HW_DATA`` is given
