@@ -113,7 +113,7 @@ def test_patch_first_layer_in_logicnet_and_config():
         LogicNet(100, [40], [4], 5, first_layer="patch")
     with pytest.raises(ConfigError, match="--first-layer patch needs an image dataset"):
         resolve("adult", first_layer="patch")
-    with pytest.raises(ConfigError, match="--first-layer must be same or patch"):
+    with pytest.raises(ConfigError, match="--first-layer must be one of same, patch"):
         resolve("mnist-up5k", first_layer="grid")
     assert resolve("mnist-up5k", first_layer="patch").first_layer == "patch"
     # with learned connections the patch layer is fixed and the later layers learn theirs

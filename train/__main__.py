@@ -18,6 +18,7 @@ import click
 from lgn_hw import DEFAULT_OUT
 
 from .config import PRESETS, ConfigError, resolve
+from .model import FIRST_LAYER
 
 
 def _preset_epilog() -> str:
@@ -51,7 +52,7 @@ def _preset_epilog() -> str:
                    "random signals: softmax in training, argmax in the netlist; train/connections.py) "
                    "or local (fixed inputs from a window of --window neighbouring signals, class "
                    "groups spread over the last layer: routes on small FPGAs; train/wiring.py).")
-@click.option("--first-layer", type=click.Choice(["same", "patch"]),
+@click.option("--first-layer", type=click.Choice(FIRST_LAYER),
               help="First-layer wiring: same (as --connections) or patch (image datasets: each gate "
                    "reads a 2-D patch of about --patch-window bits around its pixel; fixed).")
 @click.option("--patch-window", type=int, help="Bits per 2-D patch of --first-layer patch.")

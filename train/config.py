@@ -17,7 +17,7 @@ from .wiring import DEFAULT_WINDOW
 CONNECTIONS = _LEARNABLE + ("local",)
 from .functional import ESTIMATORS
 from .layers import INITS, MAX_FAN_IN
-from .model import PARAMS
+from .model import FIRST_LAYER, PARAMS
 
 
 SCHEDULES = ("constant", "cosine")
@@ -201,8 +201,8 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError("--connections learned needs --param iwp")
     if cfg.candidates < 1:
         raise ConfigError(f"--candidates must be >= 1, got {cfg.candidates}")
-    if cfg.first_layer not in ("same", "patch"):
-        raise ConfigError(f"--first-layer must be same or patch, got {cfg.first_layer!r}")
+    if cfg.first_layer not in FIRST_LAYER:
+        raise ConfigError(f"--first-layer must be one of {', '.join(FIRST_LAYER)}, got {cfg.first_layer!r}")
     if cfg.first_layer == "patch":
         _needs_images(cfg, "--first-layer patch")
         if cfg.patch_window < 1:

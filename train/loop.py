@@ -140,8 +140,11 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
             state = outputs.load_checkpoint(src)["model"]
             model.load_state_dict(state)
         except (KeyError, RuntimeError, OSError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise TrainingError(f"--init-from {src}: not a checkpoint of this architecture ({first[:200]})") from None
+            # torch's message starts with a header line ending in ':'; the first detail says what differs
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
+            why = next((ln for ln in lines if not ln.endswith(":")), lines[0])
+            raise TrainingError(f"--init-from {src}: not a checkpoint of this architecture "
+                                f"({why[:200]})") from None
     if resume:
         ck_path = out / outputs.CHECKPOINT
         if not ck_path.exists():
