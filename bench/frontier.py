@@ -131,7 +131,7 @@ def resolve_config(point: Point, data_root):
 def train_point(point: Point, cfg, train_dir: Path, reuse: bool, progress: bool) -> dict:
     """Train (or reuse a finished run with the same config); returns ``metrics['final']``."""
     from train.config import TrainConfig
-    from train.data import DataError, load_encoded
+    from train.data import DataError, load_for
     from train.loop import TrainingError, train
 
     metrics = train_dir / "metrics.json"
@@ -145,7 +145,7 @@ def train_point(point: Point, cfg, train_dir: Path, reuse: bool, progress: bool)
         if same == {k: v for k, v in cfg.to_dict().items() if k not in skip}:
             return {**old["final"], "reused": True}
     try:
-        data = load_encoded(cfg.dataset, cfg.data_root, cfg.thresholds, cfg.encoding)
+        data = load_for(cfg)
         return {**train(cfg, data, train_dir, progress=progress), "reused": False}
     except (DataError, TrainingError) as exc:
         raise FrontierError(f"{point.name}: {exc}") from None

@@ -65,7 +65,7 @@ def test_errors():
 def test_training_with_shifts_runs_and_discretizes(tmp_path):
     """Augmented training on digits: the batches differ from plain training (so the loss does),
     and the netlist still equals the torch model in eval mode on every test sample."""
-    data = load_encoded("digits", thresholds=2)
+    data = load_encoded("digits", thresholds=2, valid_fraction=0.1)
     small = dict(width="60,40", fan_in=4, epochs=2, batch_size=128, seed=4, thresholds=2)
     plain = train(resolve(**small), data, tmp_path / "plain", progress=False)
     shifted = train(resolve(augment_shift=1, **small), data, tmp_path / "shift", progress=False)

@@ -16,7 +16,7 @@ SMALL = dict(width="60,40", fan_in="4,3", epochs=3, batch_size=128, seed=4)
 
 @pytest.fixture(scope="module")
 def digits():
-    return load_encoded("digits", thresholds=2)
+    return load_encoded("digits", thresholds=2, valid_fraction=0.1)
 
 
 def _netlist_key(path):
@@ -33,7 +33,7 @@ def test_outputs_and_metrics(tmp_path, digits):
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert len(m["epochs"]) == 3
     e = m["epochs"][-1]
-    for k in ("train_loss", "test_acc_continuous", "test_acc_discrete", "discretization_gap",
+    for k in ("train_loss", "valid_acc_continuous", "valid_acc_discrete", "valid_discretization_gap",
               "wall_time_s", "samples_per_s", "grad_norm_per_layer"):
         assert k in e, k
     assert len(e["grad_norm_per_layer"]) == 2 and all(g > 0 for g in e["grad_norm_per_layer"])
@@ -50,20 +50,22 @@ def test_outputs_and_metrics(tmp_path, digits):
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("schedule,shift,hard", [("constant", 0, 0.0), ("constant", 2, 0.5),
-                                                 pytest.param("cosine", 0, 0.0, marks=pytest.mark.slow)])
-def test_resume_after_interruption_gives_same_netlist(tmp_path, digits, schedule, shift, hard):
-    cfg = resolve(thresholds=2, schedule=schedule, augment_shift=shift, hard_finetune=hard, **SMALL)
+@pytest.mark.parametrize("schedule,shift,hard,select", [
+    ("constant", 0, 0.0, "last"), ("constant", 2, 0.5, "best"),
+    pytest.param("cosine", 0, 0.0, "last", marks=pytest.mark.slow)])
+def test_resume_after_interruption_gives_same_netlist(tmp_path, digits, schedule, shift, hard, select):
+    cfg = resolve(thresholds=2, schedule=schedule, augment_shift=shift, hard_finetune=hard,
+                  select=select, **SMALL)
     full = tmp_path / "full"
     train(cfg, digits, full, progress=False)
 
     part = tmp_path / "part"
 
     def interrupt(step):
-        if step == 17:  # mid-epoch (12 steps per epoch)
+        if step == 17:  # mid-epoch (11 steps per epoch)
             raise KeyboardInterrupt
 
-    with pytest.raises(TrainingError, match=r"interrupted at step 17/36; checkpoint saved"):
+    with pytest.raises(TrainingError, match=r"interrupted at step 17/33; checkpoint saved"):
         train(cfg, digits, part, progress=False, step_hook=interrupt)
     assert not (part / "netlist.json").exists()
     assert torch.load(part / "checkpoint.pt", weights_only=False)["step"] == 17
@@ -140,7 +142,7 @@ def test_hard_finetune_trains_the_discretized_network(tmp_path, digits):
     final = train(cfg, digits, tmp_path / "h", progress=False)
     assert final["torch_eval_matches_netlist"] is True
     m = json.loads((tmp_path / "h" / "metrics.json").read_text())["epochs"]
-    assert len(m) == 1 and 0 < m[0]["test_acc_continuous"] <= 1
+    assert len(m) == 1 and 0 < m[0]["valid_acc_continuous"] <= 1
 
     model = build_model(cfg, digits.n_inputs, digits.n_classes)  # the same seeded initialisation
     idx = epoch_order(cfg.seed, 0, len(digits.y_train))[:cfg.batch_size]
@@ -167,3 +169,49 @@ def test_init_from_continues_from_weights_and_checks_the_architecture(tmp_path, 
     missing = resolve(thresholds=2, init_from=str(tmp_path / "nope.pt"), **SMALL)
     with pytest.raises(TrainingError, match="--init-from: no checkpoint at"):
         train(missing, digits, tmp_path / "d", progress=False)
+
+
+def test_validation_split_is_carved_from_training_data_and_fixed(digits):
+    """The validation rows come out of the training split (stratified, the same whatever the
+    training seed), the test split is untouched, and the encoding is fitted without them."""
+    plain = load_encoded("digits", thresholds=2)
+    assert len(digits.y_train) + len(digits.y_valid) == len(plain.y_train) == 1437
+    assert len(digits.y_valid) == round(0.1 * 1437) and digits.valid == {
+        "fraction": 0.1, "seed": 0, "n": 144, "of": 1437}
+    assert torch.equal(digits.bits_test, plain.bits_test) and torch.equal(digits.y_test, plain.y_test)
+    # stratified: every class is in the validation split, in proportion
+    counts = np.bincount(digits.y_valid.numpy(), minlength=10)
+    assert counts.min() >= 13 and counts.max() <= 16
+    # the rows are disjoint: every training row appears exactly once in train + valid
+    both = torch.cat([digits.bits_train, digits.bits_valid])
+    assert sorted(map(bytes, both.numpy())) == sorted(map(bytes, plain.bits_train.numpy()))
+    again = load_encoded("digits", thresholds=2, valid_fraction=0.1)
+    assert torch.equal(again.bits_valid, digits.bits_valid)
+
+
+def test_test_split_is_evaluated_once_and_select_best_picks_the_best_validation_epoch(tmp_path, digits):
+    # a learning rate this high makes the validation accuracy wander: the best epoch is not the last
+    cfg = resolve(thresholds=2, select="best", tau=4.0, **dict(SMALL, epochs=5, lr=1.0))
+    final = train(cfg, digits, tmp_path, progress=False)
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert all(not any(k.startswith("test_") for k in e) for e in m["epochs"])  # never per epoch
+    accs = [e["valid_acc_discrete"] for e in m["epochs"]]
+    best = 1 + int(np.argmax(accs))  # the first epoch reaching the maximum
+    assert final["selected_epoch"] == best < len(accs) and final["valid_acc_discrete"] == max(accs)
+    net = Netlist.load(tmp_path / "netlist.json")
+    _, pred = net.evaluate(digits.bits_valid.numpy())
+    assert float((pred == digits.y_valid.numpy()).mean()) == max(accs)  # the netlist is that epoch's
+    assert net.meta["valid"]["n"] == 144 and net.meta["selected_epoch"] == best
+    _, pred = net.evaluate(digits.bits_test.numpy())
+    assert float((pred == digits.y_test.numpy()).mean()) == final["test_acc_discrete"]
+
+
+def test_validation_options_are_checked(digits):
+    from train.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"--valid-fraction must be in \[0, 0.5\], got 0.7"):
+        resolve(valid_fraction=0.7)
+    with pytest.raises(ConfigError, match="--select best chooses on the validation split"):
+        resolve(valid_fraction=0.0, select="best")
+    with pytest.raises(TrainingError, match="validation fraction of 0.1, the configuration asks for 0.2"):
+        train(resolve(thresholds=2, valid_fraction=0.2, **SMALL), digits, "/nonexistent/x", progress=False)

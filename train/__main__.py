@@ -77,6 +77,13 @@ def _preset_epilog() -> str:
               help="Train the last FRACTION of the steps straight-through: the forward pass uses the "
                    "hard tables (and chosen connections), i.e. the discretized network, the backward "
                    "pass the relaxed ones. Closes the discretization gap (0: off).")
+@click.option("--valid-fraction", type=float,
+              help="Share of the training rows held out (stratified, fixed seed) for validation: "
+                   "evaluated every epoch, used by --select best; the test split is evaluated once, "
+                   "at the end (default 0.1; 0: no validation).")
+@click.option("--select", type=click.Choice(["last", "best"]),
+              help="The model the run hands on: the last epoch's, or the epoch with the best "
+                   "discretized validation accuracy (default last).")
 @click.option("--seed", type=int, help="Seed for connections, initialisation and batch order.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="auto: cuda if available.")
 @click.option("--out", type=click.Path(file_okay=False), default=DEFAULT_OUT, show_default=True,
@@ -90,7 +97,7 @@ def main(preset, layers, out, resume, threads, quiet, download, **opts):
     """Train a differentiable logic gate network and discretize it into a Netlist."""
     import torch
 
-    from .data import DataError, load_encoded
+    from .data import DataError, load_for
     from .loop import TrainingError, train
 
     if threads is not None:
@@ -99,8 +106,9 @@ def main(preset, layers, out, resume, threads, quiet, download, **opts):
         torch.set_num_threads(threads)
     try:
         cfg = resolve(preset, layers=layers, **opts)
-        data = load_encoded(cfg.dataset, cfg.data_root, cfg.thresholds, cfg.encoding, download=download)
-        click.echo(f"{data.name}: {len(data.y_train)} train / {len(data.y_test)} test samples, "
+        data = load_for(cfg, download=download)
+        click.echo(f"{data.name}: {len(data.y_train)} train / {len(data.y_valid)} validation / "
+                   f"{len(data.y_test)} test samples, "
                    f"{data.n_inputs} input bits, {data.n_classes} classes; layers "
                    f"{'x'.join(map(str, cfg.width))} (fan-in {','.join(map(str, cfg.fan_in))}, "
                    f"{cfg.param}), {torch.get_num_threads()} threads", err=True)
@@ -109,6 +117,9 @@ def main(preset, layers, out, resume, threads, quiet, download, **opts):
         raise click.UsageError(str(exc)) from None
     except (DataError, TrainingError) as exc:
         raise click.ClickException(str(exc)) from None
+    if "valid_acc_discrete" in final:
+        click.echo(f"discretized validation accuracy: {100 * final['valid_acc_discrete']:.2f}% "
+                   f"(epoch {final['selected_epoch']} of {final['epochs']})")
     click.echo(f"discretized test accuracy: {100 * final['test_acc_discrete']:.2f}% "
                f"(continuous {100 * final['test_acc_continuous']:.2f}%, gap "
                f"{100 * final['discretization_gap']:+.2f} points), {final['gates']} gates, "

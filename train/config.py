@@ -21,6 +21,10 @@ from .model import FIRST_LAYER, PARAMS
 
 
 SCHEDULES = ("constant", "cosine")
+#: Which model a run hands on: the last epoch's, or the epoch best on the validation split.
+SELECT = ("last", "best")
+#: Share of the training rows held out for validation by default (MNIST: 6,000 of 60,000).
+DEFAULT_VALID_FRACTION = 0.1
 
 
 class ConfigError(ValueError):
@@ -56,6 +60,8 @@ class TrainConfig:
     init_from: str | None = None  # start from the weights of this checkpoint.pt (fine-tuning)
     hard_finetune: float = 0.0  # last fraction of the steps trained straight-through (hard forward)
     augment_shift: int = 0  # image datasets: random translations of up to N pixels (train/augment.py)
+    valid_fraction: float = DEFAULT_VALID_FRACTION  # training rows held out for validation (train/data.py)
+    select: str = "last"  # which epoch's model becomes the netlist: the last, or the best on validation
 
     @property
     def layers(self) -> int:
@@ -216,5 +222,12 @@ def check(cfg: TrainConfig) -> None:
         if not 0 <= cfg.augment_shift <= MAX_SHIFT:
             raise ConfigError(f"--augment-shift must be in 0..{MAX_SHIFT}, got {cfg.augment_shift}")
         _needs_images(cfg, "--augment-shift")
+    from .data import MAX_VALID_FRACTION
+    if not (math.isfinite(cfg.valid_fraction) and 0.0 <= cfg.valid_fraction <= MAX_VALID_FRACTION):
+        raise ConfigError(f"--valid-fraction must be in [0, {MAX_VALID_FRACTION}], got {cfg.valid_fraction}")
+    if cfg.select not in SELECT:
+        raise ConfigError(f"--select must be one of {', '.join(SELECT)}, got {cfg.select!r}")
+    if cfg.select == "best" and cfg.valid_fraction == 0:
+        raise ConfigError("--select best chooses on the validation split: needs --valid-fraction > 0")
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"--device must be auto, cpu or cuda, got {cfg.device!r}")

@@ -77,23 +77,35 @@ def accuracy_continuous(model: LogicNet, bits, y, device, batch: int = 2048) -> 
 
 def netlist_meta(cfg: TrainConfig, data: EncodedData, record: dict | None) -> dict:
     meta = {"producer": "lgn-hw train", "dataset": data.name, "config": cfg.to_dict(),
-            "n_test": int(len(data.y_test))}
+            "n_test": int(len(data.y_test)), "valid": dict(data.valid)}
     if record:
         meta.update({k: record[k] for k in ("test_acc_discrete", "test_acc_continuous",
-                                             "discretization_gap", "epoch", "step") if k in record})
+                                             "discretization_gap", "valid_acc_discrete",
+                                             "valid_acc_continuous", "epoch", "step",
+                                             "selected_epoch") if k in record})
     return meta
 
 
-def evaluate(model: LogicNet, cfg: TrainConfig, data: EncodedData, device) -> tuple:
-    """(record of test accuracies, discretized netlist)."""
-    acc_c = accuracy_continuous(model, data.bits_test, data.y_test, device)
+#: The record keys of a split's accuracies: (continuous, discretized, gap).
+SPLIT_KEYS = {"valid": ("valid_acc_continuous", "valid_acc_discrete", "valid_discretization_gap"),
+              "test": ("test_acc_continuous", "test_acc_discrete", "discretization_gap")}
+
+
+def evaluate(model: LogicNet, cfg: TrainConfig, data: EncodedData, device,
+             split: str = "valid") -> tuple:
+    """(record of ``split``'s accuracies, discretized netlist). Training evaluates the validation
+    split every epoch; the test split is evaluated once, for the model the run hands on."""
+    bits, y = (data.bits_valid, data.y_valid) if split == "valid" else (data.bits_test, data.y_test)
+    acc_c = accuracy_continuous(model, bits, y, device)
     net = discretize(model, data.encoding, netlist_meta(cfg, data, None))
-    _, pred = net.evaluate(data.bits_test.numpy())
-    acc_d = float((pred == data.y_test.numpy()).mean()) if len(pred) else 0.0
-    rec = {"test_acc_continuous": acc_c, "test_acc_discrete": acc_d,
-           "discretization_gap": acc_c - acc_d}
-    net.meta.update(netlist_meta(cfg, data, rec))
-    return rec, net
+    _, pred = net.evaluate(bits.numpy())
+    acc_d = float((pred == y.numpy()).mean()) if len(pred) else 0.0
+    kc, kd, kg = SPLIT_KEYS[split]
+    return {kc: acc_c, kd: acc_d, kg: acc_c - acc_d}, net
+
+
+def has_valid(data: EncodedData) -> bool:
+    return data.y_valid is not None and len(data.y_valid) > 0
 
 
 class _StopFlag:
@@ -124,6 +136,11 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
     ``step_hook(step)`` is called after each optimiser step (tests use it to interrupt a run).
     """
     out = Path(out)
+    split_fraction = data.valid.get("fraction", 0.0)
+    if split_fraction != cfg.valid_fraction:
+        raise TrainingError(f"the data holds out a validation fraction of {split_fraction}, the "
+                            f"configuration asks for {cfg.valid_fraction} (load it with "
+                            f"train.data.load_for(cfg))")
     device = resolve_device(cfg.device)
     model = build_model(cfg, data.n_inputs, data.n_classes)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=0.0)
@@ -132,6 +149,7 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
     total = cfg.steps if cfg.steps is not None else cfg.epochs * spe
     step, history, run = 0, [], {"loss_sum": 0.0, "loss_n": 0, "grad_sq": None, "train_time": 0.0,
                                  "samples": 0}
+    best = None  # --select best: {"epoch", "step", "valid_acc_discrete", "model"} of the best epoch
     if cfg.init_from and not resume:
         src = Path(cfg.init_from)
         if not src.is_file():
@@ -161,6 +179,7 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
         opt.load_state_dict(ck["optimizer"])
         torch.set_rng_state(ck["rng_torch"])
         step, history, run = ck["step"], ck["history"], ck["run"]
+        best = ck.get("best")
     model.to(device)
     for state in opt.state.values():
         for k, v in state.items():
@@ -179,7 +198,7 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
         outputs.save_checkpoint(out / outputs.CHECKPOINT, {
             "config": cfg.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(),
             "rng_torch": torch.get_rng_state(), "step": step, "epoch": step / spe,
-            "history": history, "run": run})
+            "history": history, "run": run, "best": best})
 
     bar = tqdm(total=total, initial=step, disable=not progress, unit="step", mininterval=0.5,
                desc=f"train {cfg.dataset}")
@@ -235,7 +254,7 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
             if step_hook is not None:
                 step_hook(step)
             if step % spe == 0 or step == total:
-                rec, _ = evaluate(model, cfg, data, device)
+                rec = evaluate(model, cfg, data, device)[0] if has_valid(data) else {}
                 rec = {"epoch": math.ceil(step / spe), "step": step,
                        "train_loss": run["loss_sum"] / max(1, run["loss_n"]), **rec,
                        "train_time_s": run["train_time"], "wall_time_s": wall(),
@@ -245,7 +264,13 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
                     rec["grad_norm_per_layer"] = [math.sqrt(s / steps_in_epoch) for s in run["grad_sq"]]
                 history.append(rec)
                 run.update(loss_sum=0.0, loss_n=0, grad_sq=None)
-                bar.set_postfix(loss=f"{rec['train_loss']:.3f}", acc=f"{100 * rec['test_acc_discrete']:.2f}%")
+                if cfg.select == "best" and (best is None or rec["valid_acc_discrete"] > best["valid_acc_discrete"]):
+                    best = {"epoch": rec["epoch"], "step": step, "valid_acc_discrete": rec["valid_acc_discrete"],
+                            "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+                post = {"loss": f"{rec['train_loss']:.3f}"}
+                if "valid_acc_discrete" in rec:
+                    post["valid"] = f"{100 * rec['valid_acc_discrete']:.2f}%"
+                bar.set_postfix(post)
                 checkpoint()
     except KeyboardInterrupt:
         checkpoint()
@@ -255,11 +280,20 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
         stop.restore()
         bar.close()
     run["wall"] = wall()
-    return finish(model, cfg, data, device, out, history, run)
+    selected = history[-1]["epoch"] if history else 0
+    if best is not None:
+        model.load_state_dict(best["model"])
+        selected = best["epoch"]
+    return finish(model, cfg, data, device, out, history, run, selected)
 
 
-def finish(model, cfg, data, device, out: Path, history: list, run: dict) -> dict:
-    rec, net = evaluate(model, cfg, data, device)
+def finish(model, cfg, data, device, out: Path, history: list, run: dict, selected: int) -> dict:
+    """Evaluate the handed-on model (validation, then the test split, once) and write the netlist,
+    metrics and curves."""
+    rec = evaluate(model, cfg, data, device)[0] if has_valid(data) else {}
+    test, net = evaluate(model, cfg, data, device, split="test")
+    rec = {**test, **rec, "selected_epoch": selected}
+    net.meta.update(netlist_meta(cfg, data, rec))
     counts_model = model.counts(data.bits_test.to(device)).cpu().numpy()
     counts_net, _ = net.evaluate(data.bits_test.numpy())
     final = {**rec, "epochs": history[-1]["epoch"] if history else 0,
@@ -273,9 +307,11 @@ def finish(model, cfg, data, device, out: Path, history: list, run: dict) -> dic
              "parameters": int(sum(p.numel() for p in model.parameters())),
              "n_inputs": data.n_inputs, "classes": data.n_classes,
              "gate_kinds": gate_kinds(net),
-             "torch_eval_matches_netlist": bool((counts_model == counts_net).all())}
+             "torch_eval_matches_netlist": bool((counts_model == counts_net).all()),
+             "valid": dict(data.valid)}
     net.meta.update({"final": {k: final[k] for k in ("test_acc_discrete", "test_acc_continuous",
-                                                      "discretization_gap", "gates")}})
+                                                      "discretization_gap", "valid_acc_discrete",
+                                                      "selected_epoch", "gates") if k in final}})
     net.save(out / outputs.NETLIST)
     outputs.write_json(out / outputs.METRICS, {"config": cfg.to_dict(), "epochs": history, "final": final})
     if history:

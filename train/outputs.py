@@ -32,7 +32,8 @@ def write_json(path, obj) -> Path:
 
 
 def plot_curves(path, history: list, title: str = "") -> Path:
-    """Train loss and test accuracies (continuous, discretized) per epoch, as a PNG."""
+    """Train loss and validation accuracies (continuous, discretized) per epoch, as a PNG (the
+    test split is evaluated once, at the end, and is not plotted)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -45,12 +46,17 @@ def plot_curves(path, history: list, title: str = "") -> Path:
     a1.set_ylabel("train loss (cross-entropy)")
     a1.set_yscale("log")
     a1.grid(alpha=0.3)
-    a2.plot(ep, [100 * h["test_acc_continuous"] for h in history], marker=".", label="continuous")
-    a2.plot(ep, [100 * h["test_acc_discrete"] for h in history], marker=".", label="discretized netlist")
+    if all("valid_acc_discrete" in h for h in history):
+        a2.plot(ep, [100 * h["valid_acc_continuous"] for h in history], marker=".", label="continuous")
+        a2.plot(ep, [100 * h["valid_acc_discrete"] for h in history], marker=".",
+                label="discretized netlist")
+        a2.legend()
+    else:
+        a2.text(0.5, 0.5, "no validation split (--valid-fraction 0)", ha="center", va="center",
+                transform=a2.transAxes)
     a2.set_xlabel("epoch")
-    a2.set_ylabel("test accuracy (%)")
+    a2.set_ylabel("validation accuracy (%)")
     a2.grid(alpha=0.3)
-    a2.legend()
     if title:
         fig.suptitle(title)
     fig.tight_layout()
