@@ -10,17 +10,15 @@ Set ``LGN_HW_NO_CEXT=1`` to force the pure-torch path.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
-import platform
-import shutil
-import subprocess
-import tempfile
 import threading
 import warnings
 from pathlib import Path
 
 import torch
+
+# the cached, atomic build is shared with the export (lgn_hw.cbuild); re-exported for train.kernels
+from lgn_hw.cbuild import build_cached, cache_dir, compiler_version, cpu_tag, find_compiler  # noqa: F401
 
 _SOURCE = Path(__file__).with_name("csrc") / "multilinear.c"
 _FLAGS = ["-O2", "-ftree-vectorize", "-march=native", "-ffp-contract=off", "-fopenmp", "-shared", "-fPIC", "-std=c11"]
@@ -29,59 +27,10 @@ _libs: dict = {}  # "f32" / "f64" -> loaded library
 _failed: dict = {}  # same keys -> why it could not be built
 
 
-def find_compiler(env: str = "CC", names=("cc", "gcc", "clang")) -> str | None:
-    """The compiler named by ``$env``, else the first of ``names`` on the PATH (None if none)."""
-    for name in (os.environ.get(env), *names):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
-def build_cached(command: list, source: Path, key: bytes, stem: str, libs=()) -> Path:
-    """Compile ``source`` with ``command`` (compiler and flags) into a shared library in
-    :func:`cache_dir`, named by a hash of ``key``; built once per key, atomically (temp + rename).
-    Raises RuntimeError with the compiler's message on failure."""
-    out = cache_dir() / f"{stem}_{hashlib.sha256(key).hexdigest()[:16]}.so"
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".so", dir=out.parent)
-    os.close(fd)
-    try:
-        proc = subprocess.run([*command, str(source), "-o", tmp, *libs],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"compiling {source.name} failed: {proc.stderr.strip()[-2000:]}")
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
-
-
-def _cpu_tag() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return line
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("LGN_HW_CACHE") or os.path.join(Path.home(), ".cache", "lgn-hw")
-    return Path(root)
-
-
 def _build(cc: str, suffix: str) -> Path:
     flags = _FLAGS + (["-DLGN_F64"] if suffix == "f64" else [])
     src = _SOURCE.read_bytes()
-    try:
-        version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
-    except OSError:
-        version = cc
-    key = b"\0".join([src, " ".join(flags).encode(), version.encode(), _cpu_tag().encode()])
+    key = b"\0".join([src, " ".join(flags).encode(), compiler_version(cc).encode(), cpu_tag().encode()])
     return build_cached([cc, *flags], _SOURCE, key, f"lgn_multilinear_{suffix}", libs=["-lm"])
 
 
