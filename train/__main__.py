@@ -53,8 +53,9 @@ def _preset_epilog() -> str:
                    "or local (fixed inputs from a window of --window neighbouring signals, class "
                    "groups spread over the last layer: routes on small FPGAs; train/wiring.py).")
 @click.option("--first-layer", type=click.Choice(FIRST_LAYER),
-              help="First-layer wiring: same (as --connections) or patch (image datasets: each gate "
-                   "reads a 2-D patch of about --patch-window bits around its pixel; fixed).")
+              help="First-layer wiring: same (as --connections), patch (image datasets: each gate "
+                   "reads a 2-D patch of about --patch-window bits around its pixel; fixed) or "
+                   "learned (each gate input chooses among all input bits: train/mapping.py).")
 @click.option("--patch-window", type=int, help="Bits per 2-D patch of --first-layer patch.")
 @click.option("--window", type=int, help="Window (signals) of --connections local.")
 @click.option("--candidates", type=int, help="Candidate signals per gate input with --connections learned.")

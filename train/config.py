@@ -209,6 +209,8 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"--candidates must be >= 1, got {cfg.candidates}")
     if cfg.first_layer not in FIRST_LAYER:
         raise ConfigError(f"--first-layer must be one of {', '.join(FIRST_LAYER)}, got {cfg.first_layer!r}")
+    if cfg.first_layer == "learned" and cfg.param != "iwp":
+        raise ConfigError("--first-layer learned needs --param iwp")
     if cfg.first_layer == "patch":
         _needs_images(cfg, "--first-layer patch")
         if cfg.patch_window < 1:

@@ -14,8 +14,9 @@ from .layers import GroupSum, IWPLayer, OriginalLayer, _check_fan_in
 from .wiring import local_connections, patch_connections
 
 PARAMS = ("iwp", "original")
-#: Wiring of the first layer: as --connections, or 2-D pixel patches (image datasets).
-FIRST_LAYER = ("same", "patch")
+#: Wiring of the first layer: as --connections, 2-D pixel patches (image datasets), or a learnable
+#: mapping over all inputs (train/mapping.py).
+FIRST_LAYER = ("same", "patch", "learned")
 
 
 class LogicNet(nn.Module):
@@ -49,7 +50,13 @@ class LogicNet(nn.Module):
         for i, (w, f) in enumerate(zip(widths, fan_ins)):
             layer_seed = [int(seed), i]  # connections and init: independent per layer, reproducible
             patch = first_layer == "patch" and i == 0
-            if connections == "learned" and not patch:  # train/connections.py
+            if first_layer == "learned" and i == 0:  # train/mapping.py
+                from .mapping import MappedIWPLayer
+
+                if param != "iwp":
+                    raise ValueError("--first-layer learned needs --param iwp")
+                layers.append(MappedIWPLayer(in_dim, w, f, estimator=estimator, init=init, seed=layer_seed))
+            elif connections == "learned" and not patch:  # train/connections.py
                 from .connections import LearnedConnectionsIWPLayer
 
                 layers.append(LearnedConnectionsIWPLayer(in_dim, w, f, estimator=estimator, init=init,
@@ -62,7 +69,7 @@ class LogicNet(nn.Module):
                 rng = np.random.default_rng([*layer_seed, 4099])
                 T = self.n_inputs // (int(image_shape[0]) * int(image_shape[1]))
                 layers[-1].set_connections(patch_connections(image_shape, T, w, f, rng, patch_window))
-            elif connections == "local":  # train/wiring.py: routing-friendly windows
+            elif connections == "local" and not (first_layer == "learned" and i == 0):  # train/wiring.py
                 rng = np.random.default_rng([*layer_seed, 4099])
                 last = i == len(widths) - 1
                 layers[-1].set_connections(local_connections(

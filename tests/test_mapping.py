@@ -1,0 +1,96 @@
+"""train.mapping: the learnable mapping over all inputs (--first-layer learned)."""
+import numpy as np
+import pytest
+import torch
+
+from train.config import resolve
+from train.data import load_encoded
+from train.discretize import discretize
+from train.loop import build_model, train
+from train.mapping import MappedIWPLayer, MapSelect
+
+
+def test_forward_reads_the_argmax_input_and_gradients_are_the_straight_through_ones():
+    torch.manual_seed(0)
+    x = (torch.rand(7, 5) > 0.5).double().requires_grad_(True)
+    scores = torch.rand(4, 7, dtype=torch.float64, requires_grad=True)
+    sel = scores.detach().argmax(1)
+    y = MapSelect.apply(x, scores, sel)
+    assert torch.equal(y, x.detach()[sel])
+    g = torch.randn(4, 5, dtype=torch.float64)
+    y.backward(g)
+    # scores: a linear read of every input, centred: g @ (2x - 1)^T
+    assert torch.allclose(scores.grad, g @ (2 * x.detach() - 1).t())
+    # inputs: the exact gradient of the selection (rows chosen twice get both)
+    want = torch.zeros(7, 5, dtype=torch.float64).index_add_(0, sel, g)
+    assert torch.allclose(x.grad, want)
+
+
+def test_layer_trains_every_score_and_moves_wires_and_eval_equals_training_forward():
+    layer = MappedIWPLayer(30, 8, 3, seed=[1, 0])
+    before = layer.hard_idx().clone()
+    x = (torch.rand(30, 64) > 0.5).float()
+    with torch.no_grad():
+        layer.train()
+        soft_hard_inputs = layer(x)
+    opt = torch.optim.Adam(layer.parameters(), lr=0.5)
+    target = torch.rand(8, 64)
+    for _ in range(20):
+        opt.zero_grad()
+        loss = ((layer(x) - target) ** 2).mean()
+        loss.backward()
+        assert layer.map_w.grad is not None and (layer.map_w.grad != 0).float().mean() > 0.9
+        opt.step()
+    assert not torch.equal(layer.hard_idx(), before)  # some wires moved
+    layer.eval()
+    y = layer(x)
+    assert torch.equal(layer.idx, layer.hard_idx())
+    # eval mode reads the same inputs as the training forward with hard tables
+    layer.train()
+    layer.straight_through = True
+    with torch.no_grad():
+        assert torch.allclose(layer(x), y)
+    assert soft_hard_inputs.shape == y.shape
+
+
+def test_learned_first_layer_end_to_end_netlist_equals_torch_and_resumes(tmp_path):
+    data = load_encoded("digits", thresholds=2, valid_fraction=0.1)
+    cfg = resolve(thresholds=2, width="60,40", fan_in="6,4", epochs=2, batch_size=128, seed=3,
+                  first_layer="learned", connections="random", tau=4.0)
+    model = build_model(cfg, data.n_inputs, data.n_classes)
+    assert isinstance(model.layers[0], MappedIWPLayer) and not isinstance(model.layers[1], MappedIWPLayer)
+    final = train(cfg, data, tmp_path / "a", progress=False)
+    assert final["torch_eval_matches_netlist"] is True and final["test_acc_discrete"] > 0.3
+
+    def interrupt(step):
+        if step == 15:
+            raise KeyboardInterrupt
+
+    from train.loop import TrainingError
+
+    with pytest.raises(TrainingError, match="interrupted at step 15"):
+        train(cfg, data, tmp_path / "b", progress=False, step_hook=interrupt)
+    train(cfg, data, tmp_path / "b", resume=True, progress=False)
+    a = (tmp_path / "a" / "netlist.json").read_text()
+    b = (tmp_path / "b" / "netlist.json").read_text()
+    import json
+
+    assert json.loads(a)["layers"] == json.loads(b)["layers"]
+
+
+def test_discretize_records_the_chosen_wires():
+    model = build_model(resolve(thresholds=2, width="20", fan_in="5", first_layer="learned",
+                                connections="random"), 128, 10)
+    layer = model.layers[0]
+    with torch.no_grad():
+        layer.map_w.zero_()
+        layer.map_w[np.arange(100), (np.arange(100) * 7) % 128] = 1.0
+    net = discretize(model)
+    assert np.array_equal(net.layers[0].inputs, ((np.arange(100) * 7) % 128).reshape(20, 5))
+
+
+def test_learned_first_layer_needs_iwp():
+    from train.config import ConfigError
+
+    with pytest.raises(ConfigError, match="--first-layer learned needs --param iwp"):
+        resolve(first_layer="learned", param="original", fan_in="2")

@@ -1,0 +1,107 @@
+"""Learnable mapping: every input of every gate of a layer chooses its signal among **all** the
+layer's inputs (``--first-layer learned``).
+
+Input ``j`` of the layer (gate ``j // n``, position ``j % n``) has one trainable score per input
+signal, ``map_w[j, :]``. The forward pass always reads the argmax signal, in training as in eval
+mode, so the gates only ever see the signals the netlist will wire (for a first layer: hard input
+bits, never a blend). The backward pass gives every score a gradient, as if the gate input were a
+linear read of all signals: ``d map_w[j, i] = sum_b g[j, b] * (2 x[i, b] - 1)``, where ``g`` is the
+loss gradient with respect to gate input ``j`` (the multilinear gate's finite difference at a hard
+input). A signal whose value agrees with the direction the loss wants input ``j`` to move gains
+score; when it overtakes the current choice the wire moves. This is the straight-through estimator
+of DWN's learnable mapping (Bacellar et al., ICML 2024), over IWP gates.
+
+The scores cost ``G * n * in_dim`` parameters (first layer of MNIST with 2,000 fan-in-6 gates over
+784 bits: 9.4 M) and one ``[G*n, B] x [B, in_dim]`` matrix product per backward pass, so it is
+meant for the first layer, whose inputs are the encoded features; later layers keep their
+``--connections``. The chosen wiring is an ordinary Netlist: the choice costs nothing in hardware.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import functional as F
+from .layers import IWPLayer, straight_through
+
+#: Scores start uniform in [0, MAP_INIT): the initial wiring is a random draw, as DWN starts.
+MAP_INIT = 1.0
+
+
+class MapSelect(torch.autograd.Function):
+    """x[in_dim, B] -> x[sel] ([G*n, B]); backward: the exact gradient for x (the selected rows),
+    the straight-through linear gradient for the scores."""
+
+    @staticmethod
+    def forward(ctx, x, scores, sel):
+        ctx.save_for_backward(x, sel)
+        return x.index_select(0, sel)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, sel = ctx.saved_tensors
+        gx = gs = None
+        if ctx.needs_input_grad[0]:
+            gx = torch.zeros_like(x).index_add_(0, sel, g)
+        if ctx.needs_input_grad[1]:
+            gs = torch.mm(g, (2 * x - 1).t())
+        return gx, gs, None
+
+
+class MappedIWPLayer(IWPLayer):
+    """An IWP layer whose gate inputs are chosen among all ``in_dim`` inputs (see the module)."""
+
+    def __init__(self, in_dim: int, out_dim: int, fan_in: int = 2, estimator: str = "sin",
+                 init: str = "residual", seed=0):
+        super().__init__(in_dim, out_dim, fan_in, estimator=estimator, init=init, seed=seed)
+        G, n = self.out_dim, self.fan_in
+        rng = np.random.default_rng([*np.atleast_1d(seed).tolist(), 6151])
+        scores = rng.random((G * n, self.in_dim), dtype=np.float32) * MAP_INIT
+        self.map_w = torch.nn.Parameter(torch.from_numpy(scores))
+        flat = torch.arange(G * n, dtype=torch.int64).view(G, n)
+        self.register_buffer("flat_idx", flat, persistent=False)
+        self.register_buffer("flat_idx32", flat.to(torch.int32), persistent=False)
+        self.sync_idx()
+
+    def hard_idx(self) -> torch.Tensor:
+        """int64[G, n]: the chosen (argmax) input of every gate input."""
+        with torch.no_grad():
+            return self.map_w.argmax(dim=1).view(self.out_dim, self.fan_in)
+
+    def sync_idx(self) -> None:
+        """Make ``idx`` (what the base layer and its kernels read) the current choice."""
+        hard = self.hard_idx()
+        self.idx.copy_(hard)
+        self.idx32 = hard.to(torch.int32)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[0] != self.in_dim:
+            raise ValueError(f"expected activations of shape ({self.in_dim}, B), got {tuple(x.shape)}")
+        if not self.training:
+            self.sync_idx()
+            return super().forward(x)
+        sel = self.map_w.detach().argmax(dim=1)
+        xin = MapSelect.apply(x, self.map_w, sel)
+        coef = self.coefficients(hard=False).to(x.dtype)
+        if self.straight_through:
+            coef = straight_through(self.coefficients(hard=True).to(x.dtype), coef)
+        if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
+            from . import cext
+
+            if cext.available(x.dtype):
+                return cext.multilinear(xin.contiguous(), self.flat_idx32, coef)
+        return F.multilinear_reference(xin, self.flat_idx, coef)
+
+    def reference_forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            self.sync_idx()
+            return super().reference_forward(x)
+        xin = MapSelect.apply(x, self.map_w, self.map_w.detach().argmax(dim=1))
+        return F.multilinear_reference(xin, self.flat_idx, self.coefficients(hard=False).to(x.dtype))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self.sync_idx()
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ", learnable mapping over all inputs"
