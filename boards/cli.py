@@ -1,4 +1,9 @@
-"""The ``lgn-hw run`` (classify samples on a board over its UART) and ``lgn-hw boards`` commands.
+"""``lgn-hw build`` (a board's bitstream and report), ``lgn-hw run`` (classify samples on a board
+over its UART) and ``lgn-hw boards`` (the registry).
+
+``build`` resolves the board, loads the netlist and hands over to ``boards.build``; its options
+are shared with the other commands through ``rtl.options``, its errors and summary through
+``flows.cli``.
 
 ``run --port /dev/ttyUSB1`` talks to a board flashed with ``lgn-hw build``; ``run --port sim``
 talks to the Amaranth simulation of the same wrapper and core, so the host side can be tried (and
@@ -12,10 +17,53 @@ import json
 
 import click
 
-from lgn_hw import DEFAULT_NETLIST
-from rtl.pipeline import click_every
+from pathlib import Path
 
-__all__ = ["run_command", "boards_command"]
+from lgn_hw import DEFAULT_NETLIST, DEFAULT_OUT
+from rtl import options
+
+__all__ = ["build_command", "run_command", "boards_command"]
+
+
+@click.command("build")
+@click.option("--board", default="ice40", show_default=True,
+              help="Board or board-less target (`lgn-hw boards` lists them).")
+@click.option("--netlist", "netlist_path", type=click.Path(dir_okay=False),
+              default=DEFAULT_NETLIST, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help=f"Output directory [default: {DEFAULT_OUT}/build-<board>].")
+@click.option("--baud", type=click.IntRange(min=1200), default=115200, show_default=True)
+@click.option("--clock", "clock_mhz", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Clock target of place & route in MHz [default: the board's oscillator; "
+                   "board-less: the family's default]. On a board it may only be raised above "
+                   "the oscillator (a headroom check: no PLL is inserted).")
+@click.option("--allow-timing-fail", is_flag=True,
+              help="Keep a build whose Fmax is below the clock (exit 0; the report says so).")
+@options.pipeline_every
+@options.raw_inputs
+@options.no_hierarchy
+def build_command(board, netlist_path, out, baud, clock_mhz, allow_timing_fail, pipeline_every,
+                  raw_inputs, no_hierarchy):
+    """Build a bitstream (or a synthesis-only report) of NETLIST in the UART wrapper for a board."""
+    from flows.cli import cli_errors, echo_summary
+
+    from .build import BuildError, build_board
+    from .registry import BoardError, resolve_board
+
+    with cli_errors(BuildError, BoardError):
+        from flows.design import load_netlist
+        b = resolve_board(board)
+        net = load_netlist(netlist_path)
+        out = Path(out or Path(DEFAULT_OUT) / f"build-{b.name}")
+        click.echo(f"building {netlist_path} for {b.name} ({b.device}) in {out} ...")
+        rep = build_board(net, b, out, netlist_path=str(netlist_path), baud=baud,
+                          pipeline_every=pipeline_every, raw_inputs=raw_inputs,
+                          hierarchy=not no_hierarchy, progress=True, clock_mhz=clock_mhz,
+                          allow_timing_fail=allow_timing_fail)
+        echo_summary(rep, out)
+        if rep.get("bitstream"):
+            click.echo(f"bitstream: {rep['bitstream']}")
+        click.echo(f"build time: {rep['seconds']['total']:.1f} s")
 
 
 @click.command("run")
@@ -23,14 +71,11 @@ __all__ = ["run_command", "boards_command"]
 @click.option("--baud", type=click.IntRange(min=1200), default=115200, show_default=True)
 @click.option("--netlist", "netlist_path", type=click.Path(dir_okay=False),
               default=DEFAULT_NETLIST, show_default=True)
-@click.option("--dataset", default=None,
-              help="Classify this dataset's test split [default: the netlist's meta.dataset; "
-                   "random inputs if none].")
-@click.option("--data-root", type=click.Path(file_okay=False), default=None)
+@options.dataset
+@options.data_root
 @click.option("-n", "--samples", type=click.IntRange(min=1), default=None,
               help="At most N samples (default: all test samples, or 100 random).")
-@click.option("--pipeline-every", type=click_every(), default=None,
-              help="For --port sim: simulate a pipelined core.")
+@options.pipeline_every
 def run_command(port, baud, netlist_path, dataset, data_root, samples, pipeline_every):
     """Classify samples on a board (or its simulation) and compare with Netlist.evaluate."""
     from flows.design import DesignError, load_netlist, verification_inputs

@@ -1,10 +1,12 @@
 """The board registry: boards (amaranth-boards platforms) and board-less targets (device only).
 
 Each entry is a short, logic-free declaration. ``--board ice40`` means the iCEBreaker (iCE40
-UP5K), ``ecp5`` the ULX3S 85F, ``arty`` the Arty A7-35 (Xilinx: synthesis-only reports, since it
-has no open place & route here). Board-less targets name a device from ``flows.devices``
-(``ice40-up5k-sg48``, ``ecp5-85f``, ``xc7a35t``, ...): a build places the UART wrapper on
-automatically chosen pins.
+UP5K), ``ecp5`` the ULX3S 85F, ``gowin`` the Tang Nano 9K (GW1NR-9), ``arty`` the Arty A7-35
+(Xilinx: synthesis-only reports, since it has no open place & route here). ``clk_mhz`` is the
+board's oscillator, the clock the design runs at (no PLL is inserted). Board-less targets name a
+device from ``flows.devices`` (``ice40-up5k-sg48``, ``ecp5-85f``, ``gw2a-18``, ...) and run at
+the family's default clock (or ``--clock``): a build places the UART wrapper on pins the placer
+chooses.
 """
 
 from __future__ import annotations
@@ -47,15 +49,20 @@ BOARDS: dict[str, Board] = {b.name: b for b in [
           "1BitSquared iCEBreaker (iCE40 UP5K), UART over the FTDI"),
     Board("ulx3s-85f", "ecp5-85f", "amaranth_boards.ulx3s:ULX3S_85F_Platform", 25.0,
           "Radiona ULX3S with ECP5 85F, UART over the FTDI"),
+    Board("tang-nano-9k", "gw1nr-9", "amaranth_boards.tang_nano_9k:TangNano9kPlatform", 27.0,
+          "Sipeed Tang Nano 9K (Gowin GW1NR-9), UART over the BL702 USB bridge"),
+    Board("tang-primer-20k", "gw2a-18",
+          "amaranth_boards.tang_primer_20k:TangPrimer20kDockPlatform", 27.0,
+          "Sipeed Tang Primer 20K on its dock (Gowin GW2A-18), UART over the dock's USB bridge"),
     Board("arty-a7-35", "xc7a35t", "amaranth_boards.arty_a7:ArtyA7_35Platform", 100.0,
           "Digilent Arty A7-35 (Artix-7): synthesis-only reports", synth_only=True),
-    *[Board(name, name, None, 12.0 if dev.family == "ice40" else 25.0 if dev.family == "ecp5"
-            else 100.0, f"board-less: {dev.description}", synth_only=not dev.has_pnr)
-      for name, dev in DEVICES.items()],
+    *[Board(name, name, None, dev.fam.default_clock_mhz, f"board-less: {dev.description}",
+            synth_only=not dev.has_pnr or dev.fam.pnr.pins_required)
+      for name, dev in DEVICES.items() if dev.family != "generic"],
 ]}
 
 ALIASES = {"ice40": "icebreaker", "ecp5": "ulx3s-85f", "xc7": "arty-a7-35", "arty": "arty-a7-35",
-           "ulx3s": "ulx3s-85f"}
+           "ulx3s": "ulx3s-85f", "gowin": "tang-nano-9k"}
 
 
 def resolve_board(name: str) -> Board:

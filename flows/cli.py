@@ -1,8 +1,9 @@
-"""The ``lgn-hw build``, ``report``, ``synth`` and ``verify`` commands.
+"""The ``lgn-hw synth``, ``report`` and ``verify`` commands, and the pieces ``build`` reuses.
 
 Every command turns the flows' exceptions (missing tool, unknown target, bad netlist, design too
-large, failed check) into one-line ``click`` errors. ``build`` delegates to ``boards.build`` (the
-board registry and the UART wrapper live there); the others only need ``flows``.
+large, failed check) into one-line ``click`` errors (``cli_errors``). ``lgn-hw build`` lives in
+``boards.cli`` (boards import flows, never the other way round); it shares ``cli_errors`` and
+``echo_summary`` from here and its options from ``rtl.options``.
 """
 
 from __future__ import annotations
@@ -13,112 +14,66 @@ from pathlib import Path
 import click
 
 from lgn_hw import DEFAULT_NETLIST, DEFAULT_OUT
-from rtl.pipeline import click_every
-from rtl.popcount import STRATEGIES as POPCOUNTS
+from rtl import options
 
-__all__ = ["build_command", "report_command", "synth_command", "verify_command"]
+__all__ = ["synth_command", "report_command", "verify_command", "cli_errors", "echo_summary",
+           "TARGET_HELP"]
+
+TARGET_HELP = ("A family (ice40, ecp5, xc7, gowin), lutK, or a part name (ice40-up5k-sg48, "
+               "ecp5-25f, xc7a35t, gw2a-18, ...).")
 
 
 @contextlib.contextmanager
-def _errors():
-    """Map the project's exceptions to one-line click errors."""
+def cli_errors(*extra):
+    """Map the project's exceptions (and ``extra`` types) to one-line click errors."""
     from lgn_hw.netlist import NetlistError
 
     from .design import DesignError
-    from .devices import DeviceError
     from .equiv import EquivError
+    from .families import FamilyError
     from .pnr import FitError
     from .postsim import PostsimError
     from .report import ReportError
     from .stat import StatError
     from .tools import ToolError
-    errors = (DesignError, DeviceError, EquivError, FitError, PostsimError, ReportError,
-              StatError, ToolError, NetlistError)
-    try:
-        from boards.build import BuildError
-        from boards.registry import BoardError
-        errors += (BuildError, BoardError)
-    except ImportError:
-        pass
+    errors = (DesignError, FamilyError, EquivError, FitError, PostsimError, ReportError,
+              StatError, ToolError, NetlistError, *extra)
     try:
         yield
     except errors as e:
         raise click.ClickException(str(e)) from None
 
 
-def _summary(rep: dict, paths) -> None:
+def echo_summary(rep: dict, out: Path) -> None:
+    """The few lines a build or synth prints: totals, Fmax against the clock, per layer."""
     r, tm = rep["resources"], rep["timing"]
     line = (f"{rep['target']['board'] or rep['target']['device']}: {r['lut']:,} LUTs, "
             f"{r['carry']:,} carries, {r['ff']:,} FFs, {r['bram']} BRAM")
     if tm.get("fmax_mhz"):
-        line += f"; Fmax {tm['fmax_mhz']:.2f} MHz"
+        line += (f"; Fmax {tm['fmax_mhz']:.2f} MHz (clock {tm['constraint_mhz']:g} MHz: "
+                 f"{'met' if tm['meets_constraint'] else 'NOT met'})")
     click.echo(line)
     for row in rep["layers"]:
-        click.echo(f"  layer{row['layer']}: {row['gates']} gates -> {row['luts']} LUTs")
-    click.echo(f"report: {paths['md']} ({paths['json'].name}, {paths['png'].name})")
-
-
-_pipeline = click.option("--pipeline-every", type=click_every(), default=None,
-                         help="Pipeline registers every K logic levels, or 'head': one register "
-                              "stage on the class counts only (fewest flip-flops) "
-                              "[default: combinational core].")
-_raw = click.option("--raw-inputs", is_flag=True,
-                    help="Core takes raw features and encodes them in hardware.")
-
-
-@click.command("build")
-@click.option("--board", default="ice40", show_default=True,
-              help="Board or board-less target (`lgn-hw boards` lists them).")
-@click.option("--netlist", "netlist_path", type=click.Path(dir_okay=False),
-              default=DEFAULT_NETLIST, show_default=True)
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help=f"Output directory [default: {DEFAULT_OUT}/build-<board>].")
-@click.option("--baud", type=click.IntRange(min=1200), default=115200, show_default=True)
-@_pipeline
-@_raw
-@click.option("--no-hierarchy", is_flag=True, help="Skip the per-stage (hierarchical) run.")
-def build_command(board, netlist_path, out, baud, pipeline_every, raw_inputs, no_hierarchy):
-    """Build a bitstream (or a synthesis-only report) of NETLIST in the UART wrapper for a board."""
-    with _errors():
-        from boards.build import build_board
-        from boards.registry import resolve_board
-
-        from .design import load_netlist
-        from .report import write_report
-        b = resolve_board(board)
-        net = load_netlist(netlist_path)
-        out = Path(out or Path(DEFAULT_OUT) / f"build-{b.name}")
-        click.echo(f"building {netlist_path} for {b.name} ({b.device}) in {out} ...")
-        rep = build_board(net, b, out, netlist_path=str(netlist_path), baud=baud,
-                          pipeline_every=pipeline_every, raw_inputs=raw_inputs,
-                          hierarchy=not no_hierarchy, progress=True)
-        paths = {k: out / f"report.{k}" for k in ("json", "md", "png")}
-        del write_report
-        _summary(rep, paths)
-        if rep.get("bitstream"):
-            click.echo(f"bitstream: {rep['bitstream']}")
-        click.echo(f"build time: {rep['seconds']['total']:.1f} s")
+        if row["luts"] is not None:   # per-layer LUTs need the hierarchical run
+            click.echo(f"  layer{row['layer']}: {row['gates']} gates -> {row['luts']} LUTs")
+    click.echo(f"report: {out / 'report.md'} (report.json, report.png)")
 
 
 @click.command("synth")
 @click.argument("netlist_path", type=click.Path(dir_okay=False), default=DEFAULT_NETLIST)
-@click.option("--target", default="ice40", show_default=True,
-              help="ice40 | ecp5 | xc7 | lutK | a part name (ice40-up5k-sg48, xc7a35t, ...).")
+@click.option("--target", default="ice40", show_default=True, help=TARGET_HELP)
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help=f"Output directory [default: {DEFAULT_OUT}/synth-<target>].")
-@_pipeline
-@_raw
-@click.option("--no-hierarchy", is_flag=True, help="Skip the per-stage (hierarchical) run.")
+@options.core_options
+@options.no_hierarchy
 @click.option("--lut-cells", is_flag=True,
-              help="One vendor LUT cell per gate (xc7 LUT1-6, iCE40 SB_LUT4, ECP5 LUT4) instead of "
-                   "truth-table logic: same function, far faster synthesis of large fan-in-6 nets.")
-@click.option("--popcount", type=click.Choice(POPCOUNTS), default=None,
-              help="GroupSum popcount structure [default: tree; lut63 is smaller on LUT6 parts "
-                   "with large groups, BENCHMARKS.md Popcount].")
-def synth_command(netlist_path, target, out, pipeline_every, raw_inputs, no_hierarchy, lut_cells,
-                  popcount):
+              help="One vendor LUT cell per gate (the family's primitive: xc7 LUT1-6, iCE40 "
+                   "SB_LUT4, ECP5 LUT4, Gowin LUT1-4) instead of truth-table logic: same "
+                   "function, far faster synthesis of large fan-in-6 nets.")
+def synth_command(netlist_path, target, out, raw_inputs, pipeline_every, popcount, no_hierarchy,
+                  lut_cells):
     """Synthesis-only resource report of the core of NETLIST for a family or part."""
-    with _errors():
+    with cli_errors():
         from .design import core_design, load_netlist
         from .devices import resolve_target
         from .flow import synth_flow
@@ -129,7 +84,7 @@ def synth_command(netlist_path, target, out, pipeline_every, raw_inputs, no_hier
                              lut_cells=device.family if lut_cells else None, popcount=popcount)
         rep = synth_flow(design, device, out, netlist_path=str(netlist_path),
                          hierarchy=not no_hierarchy, progress=True)
-        _summary(rep, {k: out / f"report.{k}" for k in ("json", "md", "png")})
+        echo_summary(rep, out)
 
 
 @click.command("report")
@@ -137,7 +92,7 @@ def synth_command(netlist_path, target, out, pipeline_every, raw_inputs, no_hier
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON instead of Markdown.")
 def report_command(path, as_json):
     """Show a build/synth report (a directory or its report.json); re-render its MD and PNG."""
-    with _errors():
+    with cli_errors():
         import json
 
         from .report import load_report, write_report
@@ -154,11 +109,9 @@ def report_command(path, as_json):
 @click.command("verify")
 @click.option("--netlist", "netlist_path", type=click.Path(dir_okay=False),
               default=DEFAULT_NETLIST, show_default=True)
-@click.option("--target", default="ice40", show_default=True)
-@click.option("--dataset", default=None,
-              help="Test vectors from this dataset's test split [default: the netlist's "
-                   "meta.dataset; random vectors if it has none].")
-@click.option("--data-root", type=click.Path(file_okay=False), default=None)
+@click.option("--target", default="ice40", show_default=True, help=TARGET_HELP)
+@options.dataset
+@options.data_root
 @click.option("--vectors", "n_vectors", type=click.IntRange(min=1), default=None,
               help="Use at most N vectors (default: the whole test set, or 1000 random).")
 @click.option("--formal/--no-formal", default=None,
@@ -166,13 +119,13 @@ def report_command(path, as_json):
 @click.option("--max-formal-gates", type=click.IntRange(min=0), default=64, show_default=True)
 @click.option("--self-test", is_flag=True,
               help="Also check that a netlist with one inverted LUT is caught.")
-@_pipeline
+@options.pipeline_every
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help=f"Work directory [default: {DEFAULT_OUT}/verify-<target>].")
 def verify_command(netlist_path, target, dataset, data_root, n_vectors, formal,
                    max_formal_gates, self_test, pipeline_every, out):
     """Check the synthesised netlist against Netlist.evaluate (simulation) and the RTL (formal)."""
-    with _errors():
+    with cli_errors():
         from rtl.vectors import make_vectors
 
         from .design import core_design, load_netlist, verification_inputs

@@ -23,7 +23,8 @@ class CoreDesign:
     top: str
     verilog: str
     sidecar: dict
-    options: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)      # JSON-able: what config.json records
+    core_kwargs: dict = field(default_factory=dict)  # LGNCore's keyword arguments
 
     @property
     def sources(self) -> dict:
@@ -66,19 +67,22 @@ def core_design(netlist, *, top: str = "lgn_core", raw_inputs: bool = False,
     kwargs = {"raw_inputs": raw_inputs, "pipeline_every": pipeline_every}
     if popcount is not None:
         kwargs["popcount"] = popcount
+    options = dict(kwargs)
     if lut_cells is not None:
-        from rtl.layer import LUT_CELLS
-        if lut_cells not in LUT_CELLS:
+        from .families import FAMILIES, get_family
+        cell = get_family(lut_cells).lut_cell
+        if cell is None:
+            able = ", ".join(n for n, f in FAMILIES.items() if f.lut_cell is not None)
             raise DesignError(f"--lut-cells: no LUT cells for {lut_cells} targets (there are for "
-                              f"{', '.join(LUT_CELLS)})")
-        kwargs["lut_cells"] = lut_cells
+                              f"{able})")
+        kwargs["lut_cells"], options["lut_cells"] = cell, cell.name
     if raw_inputs and netlist.encoding is None:
         raise DesignError("--raw-inputs needs a netlist with an encoding")
     try:
         text, side = verilog(netlist, name=top, **kwargs)
     except ValueError as e:
         raise DesignError(str(e)) from None
-    return CoreDesign(netlist, top, text, side, kwargs)
+    return CoreDesign(netlist, top, text, side, options, kwargs)
 
 
 def verification_inputs(net, dataset=None, data_root=None, limit=None, n_random=1000):

@@ -23,11 +23,6 @@ from .tools import ToolError
 
 __all__ = ["EquivResult", "equiv_script", "check_equivalence", "mutate_lut", "EquivError"]
 
-#: Families whose synthesised netlists can be read back for a proof. (ECP5's cells_sim.v
-#: defines flip-flop modules twice when read by Yosys 0.70; xc7 netlists are large: use postsim.)
-_MODELS = {"ice40": True, "generic": False}
-
-
 class EquivError(Exception):
     """The check could not run (one-line message)."""
 
@@ -68,8 +63,11 @@ def equiv_script(family: str, top: str, gold: str, gate: str, models: str | None
 def check_equivalence(design, device, synth_v, workdir, *, timeout: float | None = 600) \
         -> EquivResult:
     """Prove ``synth_v`` (a synthesised netlist of ``design``) equivalent to the RTL."""
-    if device.family not in _MODELS:
-        raise EquivError(f"formal equivalence supports families {', '.join(_MODELS)} here; "
+    from .families import FAMILIES
+    fam = device.fam
+    if fam.formal is None:
+        able = ", ".join(n for n, f in FAMILIES.items() if f.formal is not None)
+        raise EquivError(f"formal equivalence supports families {able} here; "
                          f"check {device.family} with post-synthesis simulation")
     if design.pipelined:
         raise EquivError("formal equivalence checks combinational cores only; use "
@@ -80,7 +78,7 @@ def check_equivalence(design, device, synth_v, workdir, *, timeout: float | None
     gate = Path(synth_v).read_text()
     plan.add_file("gate.v", gate)
     models = None
-    if _MODELS[device.family]:
+    if fam.formal == "models":
         models = "cells.v"
         plan.add_file(models, used_models(device.family, gate))
     plan.add_file("equiv.ys", equiv_script(device.family, design.top, "gold.v", "gate.v",

@@ -16,14 +16,14 @@ from pathlib import Path, PurePosixPath
 
 from lgn_hw.atomic import write_bytes_atomic, write_text_atomic
 
-from .tools import LOG_FLAGS, TOOLS, run_tool
+from .tools import run_tool, spec as tool_spec
 
 __all__ = ["Step", "Plan", "PlanResult"]
 
 
 @dataclass(frozen=True)
 class Step:
-    tool: str                 # key of flows.tools.TOOLS
+    tool: str                 # a tool name known to flows.tools
     args: tuple[str, ...]
     log: str                  # log file name (relative)
     what: str                 # short description for progress and errors
@@ -61,10 +61,10 @@ class Plan:
         lines = ["#!/bin/sh", f"# lgn-hw flow plan {self.name!r}: run from this directory.",
                  "set -e"]
         for s in self.steps:
-            spec = TOOLS[s.tool]
+            spec = tool_spec(s.tool)
             lines.append(f"# {s.what}")
-            if s.tool in LOG_FLAGS:
-                args = [*LOG_FLAGS[s.tool], s.log, *s.args]
+            if spec.log_flags:
+                args = [*spec.log_flags, s.log, *s.args]
                 redirect = ""
             else:
                 args, redirect = list(s.args), f" > {shlex.quote(s.log)} 2>&1"

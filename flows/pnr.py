@@ -1,8 +1,8 @@
-"""Place & route with nextpnr (iCE40, ECP5), packing to a bitstream, and reading nextpnr reports.
+"""Place & route with nextpnr, packing to a bitstream, and reading nextpnr reports.
 
-``plan_pnr`` adds the nextpnr and pack steps for a synthesised ``synth.json`` to a plan (used for
-board-less targets; board builds get the same steps from Amaranth's ``Platform.build``). Every run
-asks nextpnr for ``--report <name>.json``; ``read_pnr_report`` turns it into utilisation per cell
+``plan_pnr`` adds the family's nextpnr and pack steps (``flows/families``: iCE40, ECP5, Gowin)
+for a synthesised ``synth.json`` to a plan, for board builds and board-less targets alike. Every
+run asks nextpnr for ``--report <name>.pnr.json``; ``read_pnr_report`` turns it into utilisation per cell
 type, the achieved Fmax per clock and the critical paths (delay in ns). ``fit_error`` explains a
 design that did not fit, from nextpnr's log.
 """
@@ -18,37 +18,31 @@ from .devices import Device
 from .plan import Plan
 
 __all__ = ["plan_pnr", "PnrReport", "read_pnr_report", "fit_error", "FitError",
-           "LOGIC_BEL"]
-
-#: The nextpnr cell type that holds LUTs, per family (used for the "logic" utilisation figure).
-LOGIC_BEL = {"ice40": "ICESTORM_LC", "ecp5": "TRELLIS_COMB"}
+           "strip_clock_constraints"]
 
 
 class FitError(Exception):
     """The design does not fit the device; the message says what it needed and what to try."""
 
 
+def strip_clock_constraints(device: Device, text: str) -> str:
+    """The pin constraint file without the clock lines the family replaces by ``--freq``."""
+    rx = device.fam.pnr.clock_lines if device.fam.pnr else None
+    return re.sub(rx, "", text, flags=re.M) if rx else text
+
+
 def plan_pnr(plan: Plan, device: Device, *, json_in: str = "synth.json", name: str = "top",
-             freq_mhz: float | None = None, seed: int = 1, pcf: str | None = None) -> None:
-    """Append nextpnr + pack steps for ``device`` to ``plan`` (writes ``<name>.pnr.json``)."""
+             freq_mhz: float | None = None, seed: int = 1, constraints: str | None = None) \
+        -> None:
+    """Append the family's P&R + pack steps for ``device`` to ``plan``; nextpnr writes its
+    report to ``<name>.pnr.json`` and its log to ``<name>.tim``. ``freq_mhz`` (default: the
+    family's board-less clock) is the clock constraint."""
     if not device.has_pnr:
         raise ValueError(f"{device.name}: no open place & route for family {device.family!r}")
-    args = [*device.pnr_args, "--json", json_in, "--report", f"{name}.pnr.json",
-            "--seed", str(seed)]
-    if freq_mhz:
-        args += ["--freq", f"{freq_mhz:g}"]
-    if device.family == "ice40":
-        args += (["--pcf", pcf] if pcf else []) + ["--pcf-allow-unconstrained",
-                                                   "--asc", f"{name}.asc"]
-        plan.add_step("nextpnr-ice40", args, f"{name}.tim", "nextpnr-ice40")
-        plan.add_step("icepack", [f"{name}.asc", f"{name}.bin"], f"{name}.pack.log", "icepack")
-    elif device.family == "ecp5":
-        args += ["--textcfg", f"{name}.config"]
-        plan.add_step("nextpnr-ecp5", args, f"{name}.tim", "nextpnr-ecp5")
-        plan.add_step("ecppack", ["--input", f"{name}.config", "--bit", f"{name}.bit"],
-                      f"{name}.pack.log", "ecppack")
-    else:
-        raise ValueError(f"no place & route for family {device.family!r}")
+    fam = device.fam
+    freq = float(freq_mhz or fam.default_clock_mhz)
+    for st in fam.pnr.steps(device, json_in, name, freq, seed, constraints):
+        plan.add_step(st.tool, st.args, st.log, st.what)
 
 
 @dataclass
@@ -58,8 +52,10 @@ class PnrReport:
     constraint_mhz: dict                    # clock -> constrained MHz
     critical_paths: list = field(default_factory=list)  # [{"from","to","delay_ns"}]
 
-    def logic(self, family: str) -> dict | None:
-        return self.utilisation.get(LOGIC_BEL.get(family, ""))
+    def logic(self, family) -> dict | None:
+        from .families import get_family
+        fam = get_family(family)
+        return self.utilisation.get(fam.pnr.logic_bel) if fam.pnr else None
 
     def to_dict(self) -> dict:
         return {"utilisation": self.utilisation, "fmax_mhz": self.fmax_mhz,

@@ -1,8 +1,8 @@
 """Post-synthesis simulation: the synthesised netlist, with Yosys's cell models, in Icarus Verilog.
 
 ``postsim`` synthesises the core flat for a family (or reuses a ``synth.v``), prepends the
-family's cell simulation models (``cells_sim.v`` from the Yosys data directory, its includes
-inlined; for iCE40 with ``NO_ICE40_DEFAULT_ASSIGNMENTS`` defined), and runs the RTL engineer's
+family's cell simulation models (the files its module names under the Yosys data directory,
+includes inlined, after its defines), and runs the RTL engineer's
 self-checking Icarus testbench (``rtl.iverilog``) on test vectors whose expected outputs come from
 ``Netlist.evaluate``. This works for any size, unlike formal equivalence (``flows.equiv``).
 """
@@ -18,10 +18,6 @@ from pathlib import Path
 from .synth import synthesize
 
 __all__ = ["yosys_datdir", "cell_models", "postsim", "PostsimError"]
-
-MODELS = {"ice40": ["ice40/cells_sim.v"], "ecp5": ["ecp5/cells_sim.v"],
-          "xc7": ["xilinx/cells_sim.v"], "generic": ["simcells.v", "simlib.v"]}
-
 
 class PostsimError(Exception):
     """Cell models not found, or the simulation could not run (one-line message)."""
@@ -55,11 +51,14 @@ def _inline(path: Path, seen: set) -> str:
     return re.sub(r'^\s*`include\s+"([^"]+)"\s*$', sub, text, flags=re.M)
 
 
-def cell_models(family: str) -> str:
-    """Simulation models of a family's cells as one Verilog text (includes inlined)."""
+def cell_models(family) -> str:
+    """Simulation models of a family's cells as one Verilog text (includes inlined), after the
+    family's defines."""
+    from .families import get_family
+    fam = get_family(family)
     root = yosys_datdir()
-    parts = ["`define NO_ICE40_DEFAULT_ASSIGNMENTS\n"] if family == "ice40" else []
-    for rel in MODELS[family]:
+    parts = [f"`define {d}\n" for d in fam.sim_defines]
+    for rel in fam.sim_models:
         p = root / rel
         if not p.exists():
             raise PostsimError(f"cell models {p} not found")
@@ -85,7 +84,7 @@ def postsim(design, device, vec, workdir, *, synth_v: str | Path | None = None,
         res = synthesize(design.sources, design.top, device, work / "synth", timeout=timeout)
         synth_v = res.netlist_verilog
     gate = Path(synth_v).read_text()
-    core = LGNCore(design.netlist, **design.options)
+    core = LGNCore(design.netlist, **design.core_kwargs)
     text = cell_models(device.family) + "\n" + gate
     try:
         result = simulate_iverilog(core, vec, top=design.top, workdir=work / "sim",

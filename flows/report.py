@@ -50,16 +50,19 @@ def _utilisation(resources: dict, capacity: dict) -> dict:
     return out
 
 
-def _timing(pnr, latency: int, pipelined: bool) -> dict:
+def _timing(pnr, latency: int, pipelined: bool, clock_mhz: float | None = None) -> dict:
     if pnr is None or not pnr.fmax_mhz:
         return {"fmax_mhz": None, "latency_cycles": latency, "throughput_samples_per_s": None,
-                "critical_path_ns": None, "basis": "synthesis only: no timing"}
+                "critical_path_ns": None, "constraint_mhz": clock_mhz, "meets_constraint": None,
+                "basis": "synthesis only: no timing" if pnr is None else
+                         "placed and routed, but nextpnr reported no clock"}
     clock, fmax = min(pnr.fmax_mhz.items(), key=lambda kv: kv[1])
+    target = clock_mhz if clock_mhz is not None else pnr.constraint_mhz.get(clock, 0)
     same = [p for p in pnr.critical_paths if p["from"] and p["to"] and
             p["from"].startswith("posedge") and p["to"].startswith("posedge")]
     crit = max((p["delay_ns"] for p in same), default=None)
-    return {"clock": clock, "fmax_mhz": fmax, "constraint_mhz": pnr.constraint_mhz.get(clock),
-            "meets_constraint": fmax >= pnr.constraint_mhz.get(clock, 0),
+    return {"clock": clock, "fmax_mhz": fmax, "constraint_mhz": target,
+            "meets_constraint": fmax >= target,
             "latency_cycles": latency, "critical_path_ns": crit,
             "throughput_samples_per_s": round(fmax * 1e6),
             "basis": ("pipelined: one sample per clock at Fmax" if pipelined else
@@ -69,8 +72,10 @@ def _timing(pnr, latency: int, pipelined: bool) -> dict:
 
 def make_report(*, design: dict, device, flat, hier=None, pnr=None, board: str | None = None,
                 tools: dict | None = None, seconds: dict | None = None,
-                netlist_path: str | None = None, extra: dict | None = None) -> dict:
-    """The report dictionary (see docs/flows.md for every field)."""
+                netlist_path: str | None = None, extra: dict | None = None,
+                clock_mhz: float | None = None) -> dict:
+    """The report dictionary (see docs/flows.md for every field); ``clock_mhz`` is the clock
+    P&R was constrained to (``timing.meets_constraint`` compares Fmax with it)."""
     stages = hier.stages if hier is not None else {}
     rep = {
         "format": FORMAT, "version": 1,
@@ -87,7 +92,7 @@ def make_report(*, design: dict, device, flat, hier=None, pnr=None, board: str |
         "utilisation": _utilisation(flat.resources, device.capacity),
         "pnr": pnr.to_dict() if pnr is not None else None,
         "timing": _timing(pnr, int(design.get("latency") or 0),
-                          design.get("pipeline_every") is not None),
+                          design.get("pipeline_every") is not None, clock_mhz),
         "tools": tools or {},
         "seconds": seconds or {},
     }

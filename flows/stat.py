@@ -1,6 +1,6 @@
 """Parsing Yosys ``stat -json`` output into resource counts per module and per pipeline stage.
 
-Cells are classified per family into ``lut``, ``carry``, ``ff``, ``bram``, ``mux`` (wide-function
+Cells are classified by their family's rules (``flows/families``) into ``lut``, ``carry``, ``ff``, ``bram``, ``mux`` (wide-function
 muxes such as MUXF7 / PFUMX), ``io`` and ``other``. With the hierarchy kept (synthesis without
 flattening), every Amaranth submodule is its own Yosys module named by its path (``top.layer0``,
 ``top.core.popcount.c3``); ``stage_counts`` folds each module into the stage it belongs to: the
@@ -15,11 +15,13 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from .families import get_family
+from .families.base import RESOURCES
+
 __all__ = ["RESOURCES", "classify_cell", "StatError", "load_stat", "module_cells",
            "instance_counts", "resources_of", "design_resources", "stage_counts",
            "parse_text_stat"]
 
-RESOURCES = ("lut", "carry", "ff", "bram", "mux", "io", "other")
 #: Bookkeeping cells that are not hardware (``flatten`` leaves ``$scopeinfo`` behind).
 IGNORED = frozenset({"$scopeinfo"})
 
@@ -28,53 +30,9 @@ class StatError(ValueError):
     """The stat output is missing or malformed."""
 
 
-def classify_cell(cell_type: str, family: str) -> str:
-    t = cell_type.lstrip("\\")
-    if family == "ice40":
-        if t == "SB_LUT4":
-            return "lut"
-        if t == "SB_CARRY":
-            return "carry"
-        if t.startswith("SB_DFF"):
-            return "ff"
-        if t.startswith("SB_RAM") or t == "SB_SPRAM256KA":
-            return "bram"
-        if t in ("SB_IO", "SB_GB_IO", "SB_GB"):
-            return "io"
-    elif family == "ecp5":
-        if t == "LUT4":
-            return "lut"
-        if t == "CCU2C":
-            return "carry"
-        if t == "TRELLIS_FF":
-            return "ff"
-        if t in ("DP16KD", "PDPW16KD", "TRELLIS_DPR16X4"):
-            return "bram"
-        if t in ("PFUMX", "L6MUX21"):
-            return "mux"
-        if t in ("TRELLIS_IO", "BB", "IB", "OB"):
-            return "io"
-    elif family == "xc7":
-        if re.fullmatch(r"LUT[1-6]", t) or t == "INV" or t.startswith("SRL"):
-            return "lut"
-        if t in ("CARRY4", "CARRY8"):
-            return "carry"
-        if re.fullmatch(r"FD[RSCP]E(_1)?", t):
-            return "ff"
-        if t.startswith("RAMB"):
-            return "bram"
-        if t in ("MUXF7", "MUXF8"):
-            return "mux"
-        if t in ("IBUF", "OBUF", "IOBUF", "OBUFT", "BUFG", "IBUFG", "BUFGCTRL"):
-            return "io"
-    else:  # generic k-LUT mapping
-        if t == "$lut":
-            return "lut"
-        if re.match(r"\$_(S?DFF|DFFE|SDFFE|SDFFCE|ALDFF|DLATCH|SR)", t) or t in ("$dff", "$adff"):
-            return "ff"
-        if t in ("$mem", "$mem_v2"):
-            return "bram"
-    return "other"
+def classify_cell(cell_type: str, family) -> str:
+    """The resource class of a cell type, by the family's own rules (``flows.families``)."""
+    return get_family(family).classify(cell_type)
 
 
 def load_stat(path: str | Path) -> dict:

@@ -1,8 +1,7 @@
-"""Yosys synthesis per FPGA family: a deterministic plan (script + sources), then its execution.
+"""Yosys synthesis for any FPGA family: a deterministic plan (script + sources), then its execution.
 
-Families and commands: iCE40 ``synth_ice40``, ECP5 ``synth_ecp5``, Xilinx 7-series
-``synth_xilinx -family xc7`` (LUT6; synthesis only), and a technology-independent k-LUT mapping
-``synth -lut k``. Two modes:
+The synthesis command comes from the family (``flows/families``: ``synth_ice40``, ``synth_ecp5``,
+``synth_xilinx -family xc7``, ``synth_gowin``, ``synth -lut k``). Two modes:
 
 * **flat** (``keep_hierarchy=False``): the design is flattened and optimised across module
   boundaries, exactly as a real build does. Its totals are the design's true cost.
@@ -12,9 +11,6 @@ Families and commands: iCE40 ``synth_ice40``, ECP5 ``synth_ecp5``, Xilinx 7-seri
   to one stage. Logic cannot be optimised across stage boundaries, so the hierarchical total is
   normally a little above the flat one; reports show both. (Keeping *every* Amaranth module, with
   ``-noflatten``, trips a Yosys 0.70 abc9 assertion on wiring-only modules such as ``groupsum``.)
-
-For 7-series, ``-noiopad`` leaves I/O buffers out (as iCE40/ECP5 synthesis does; their place &
-route adds them), so figures compare across families.
 
 After synthesis the script writes ``stat.json`` (``stat -json``), prints the human ``stat`` table
 into the log, and writes the mapped netlist as ``synth.json`` (for nextpnr) and ``synth.v`` (for
@@ -39,16 +35,8 @@ LOG = "synth.log"
 
 
 def synth_command(device: Device, top: str) -> str:
-    fam = device.family
-    if fam == "ice40":
-        return f"synth_ice40 -top {top}"
-    if fam == "ecp5":
-        return f"synth_ecp5 -top {top}"
-    if fam == "xc7":
-        return f"synth_xilinx -family xc7 -noiopad -flatten -top {top}"
-    if fam == "generic":
-        return f"synth -top {top} -lut {device.lut_k} -flatten"
-    raise ValueError(f"no synthesis command for family {fam!r}")
+    """The family's synthesis command for ``device`` (``flows.families``)."""
+    return device.fam.synth_command(device, top)
 
 
 #: Commands run before ``synth_*`` (also given to Amaranth board builds as script_after_read).

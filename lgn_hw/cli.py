@@ -19,7 +19,7 @@ COMMANDS: dict[str, str] = {
     "infer": "lgn_hw.infer:infer_command",
     "rtl": "rtl.cli:rtl_command",
     "sim": "rtl.cli:sim_command",
-    "build": "flows.cli:build_command",
+    "build": "boards.cli:build_command",
     "report": "flows.cli:report_command",
     "verify": "flows.cli:verify_command",
     "synth": "flows.cli:synth_command",

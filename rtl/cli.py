@@ -13,30 +13,19 @@ from __future__ import annotations
 import click
 import numpy as np
 
-from lgn_hw import DATA_ENV, DEFAULT_NETLIST
+from lgn_hw import DEFAULT_NETLIST
 
-from .popcount import DEFAULT as DEFAULT_POPCOUNT
-from .popcount import STRATEGIES
-from .pipeline import click_every, describe_every
+from . import options
+from .pipeline import describe_every
 
 __all__ = ["rtl_command", "sim_command"]
 
-_core_options = [
-    click.option("--raw-inputs", is_flag=True,
-                 help="Take raw integer features (hardware encoder) instead of encoded bits."),
-    click.option("--pipeline", "pipeline", type=click_every(), default=None,
-                 help="Register every K logic levels (and inside popcount/argmax), or 'head' "
-                      "(one register stage on the class counts); default: combinational."),
-    click.option("--popcount", type=click.Choice(STRATEGIES), default=DEFAULT_POPCOUNT,
-                 show_default=True, help="Popcount structure."),
-    click.option("--no-optimize", is_flag=True, help="Skip Netlist.optimize() before RTL."),
-]
+_no_optimize = click.option("--no-optimize", is_flag=True,
+                            help="Skip Netlist.optimize() before RTL.")
 
 
 def _with_core_options(fn):
-    for opt in reversed(_core_options):
-        fn = opt(fn)
-    return fn
+    return options.core_options(_no_optimize(fn))
 
 
 def _load(netlist):
@@ -45,8 +34,8 @@ def _load(netlist):
     return load_netlist(netlist)
 
 
-def _core_kwargs(raw_inputs, pipeline, popcount, no_optimize) -> dict:
-    return {"raw_inputs": raw_inputs, "pipeline_every": pipeline, "popcount": popcount,
+def _core_kwargs(raw_inputs, pipeline_every, popcount, no_optimize) -> dict:
+    return {"raw_inputs": raw_inputs, "pipeline_every": pipeline_every, "popcount": popcount,
             "optimize": not no_optimize}
 
 
@@ -66,7 +55,7 @@ def _build_core(net, kwargs):
               help="Output folder for <name>.v, <name>.il and <name>.json.")
 @click.option("--name", default="lgn_core", show_default=True, help="Top module name.")
 @_with_core_options
-def rtl_command(netlist, out, name, raw_inputs, pipeline, popcount, no_optimize):
+def rtl_command(netlist, out, name, raw_inputs, pipeline_every, popcount, no_optimize):
     """Generate Verilog and RTLIL for NETLIST (default lgn-out/netlist.json)."""
     from .emit import check_name, write_all
 
@@ -75,7 +64,7 @@ def rtl_command(netlist, out, name, raw_inputs, pipeline, popcount, no_optimize)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     net = _load(netlist)
-    kwargs = _core_kwargs(raw_inputs, pipeline, popcount, no_optimize)
+    kwargs = _core_kwargs(raw_inputs, pipeline_every, popcount, no_optimize)
     from .encoder import EncoderError
 
     click.echo(f"generating Verilog and RTLIL for {net.n_gates} gates ...", err=True)
@@ -90,7 +79,7 @@ def rtl_command(netlist, out, name, raw_inputs, pipeline, popcount, no_optimize)
                f"{side['gates_after']} after optimisation, {side['layers_after']} layers, "
                f"{side['classes']} classes")
     click.echo(f"latency: {side['latency']} cycles"
-               + ("" if pipeline is None else f" ({describe_every(pipeline)})"))
+               + ("" if pipeline_every is None else f" ({describe_every(pipeline_every)})"))
     for key in ("verilog", "rtlil", "sidecar"):
         click.echo(f"wrote {paths[key]}")
 
@@ -127,13 +116,10 @@ def _dataset_inputs(net, name, data_root, split, raw_inputs):
 
 @click.command("sim")
 @click.argument("netlist", required=False, type=click.Path(dir_okay=False))
-@click.option("--dataset", default=None,
-              help="Dataset to simulate (default: the netlist's meta dataset, if any).")
+@options.dataset
 @click.option("--random", "n_random", type=click.IntRange(min=1), default=None,
               help="Simulate N random input vectors instead of a dataset.")
-@click.option("--data-root", type=click.Path(file_okay=False), default=None,
-              help=f"Folder holding the datasets (default: ${DATA_ENV}, "
-                   "else ~/.cache/lgn-hw/datasets).")
+@options.data_root
 @click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Use only the first N samples.")
@@ -144,7 +130,7 @@ def _dataset_inputs(net, name, data_root, split, raw_inputs):
                    "fast to run, for big models and full test sets).")
 @_with_core_options
 def sim_command(netlist, dataset, n_random, data_root, split, limit, seed, simulator, raw_inputs,
-                pipeline, popcount, no_optimize):
+                pipeline_every, popcount, no_optimize):
     """Simulate the core of NETLIST and check it sample by sample against Netlist.evaluate."""
     from lgn_hw.infer import dataset_from_meta
 
@@ -156,7 +142,7 @@ def sim_command(netlist, dataset, n_random, data_root, split, limit, seed, simul
     if dataset is not None and n_random is not None:
         raise click.UsageError("give either --dataset or --random, not both")
     net = _load(netlist)
-    core = _build_core(net, _core_kwargs(raw_inputs, pipeline, popcount, no_optimize))
+    core = _build_core(net, _core_kwargs(raw_inputs, pipeline_every, popcount, no_optimize))
     if n_random is not None:
         data, what = random_inputs(net, n_random, seed, raw_inputs=raw_inputs), "random vectors"
     else:
@@ -168,7 +154,8 @@ def sim_command(netlist, dataset, n_random, data_root, split, limit, seed, simul
     if limit is not None:
         data = data[:limit]
     vec = make_vectors(net, data, raw_inputs=raw_inputs)
-    mode = "combinational" if pipeline is None else f"pipelined every {pipeline}, latency {core.latency}"
+    mode = ("combinational" if pipeline_every is None else
+            f"{describe_every(pipeline_every)}, latency {core.latency}")
     click.echo(f"core: {core.netlist.n_gates} gates in {len(core.netlist.layers)} layers, "
                f"{core.classes} classes, {mode}; {len(vec)} samples ({what})")
     failed = False

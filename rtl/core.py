@@ -45,7 +45,7 @@ class LGNCore(wiring.Component):
     """Hardware computing ``Netlist.evaluate`` (counts and predicted class) for one sample."""
 
     def __init__(self, netlist, *, raw_inputs: bool = False, pipeline_every=None,
-                 optimize: bool = True, popcount: str = DEFAULT, lut_cells: str | None = None):
+                 optimize: bool = True, popcount: str = DEFAULT, lut_cells=None):
         _quiet(self)
         self.pipeline_every = check_every(pipeline_every)
         if raw_inputs and netlist.encoding is None:
@@ -167,7 +167,7 @@ class LGNCore(wiring.Component):
             "pipeline_every": self.pipeline_every,
             "raw_inputs": self.raw_inputs,
             "popcount": self.popcount,
-            "lut_cells": self.lut_cells,
+            "lut_cells": None if self.lut_cells is None else str(self.lut_cells),
             "classes": self.classes,
             "n_inputs": net.n_inputs,
             "gates_before": int(self.source.n_gates),

@@ -8,24 +8,39 @@ global index order (``.reads``; port ``s<index>``); its outputs ``o`` one 1-bit 
 order (port ``g<global signal index>``).
 
 ``cells`` (optional) instantiates one vendor LUT primitive per gate instead of the truth-table
-expression: ``"xc7"`` (``LUT1``..``LUT6``, ``INIT``), ``"ice40"`` (``SB_LUT4``, ``LUT_INIT``; gates
-of up to 4 inputs) or ``"ecp5"`` (``LUT4``, ``INIT``; up to 4 inputs). Gates wider than the
-family's primitive keep the expression. The result is the same function, but synthesis no longer
-has to turn thousands of 64-entry table lookups into logic and re-map it (``synth_xilinx`` on a
-12,000-gate fan-in-6 net took over 20 minutes that way), and every gate costs exactly one LUT.
-Instances are opaque to Amaranth's simulator: simulate the expression form (the default), and
-check the cell form with the family's cell models (``flows.postsim``, tests/test_lut_cells.py).
+expression. It is a :class:`LutCell`: the family's primitive (``name``, its largest input count
+``k`` and ``make(table, inputs, output) -> Instance``), declared by the FPGA family modules
+(``flows/families/*.py``: Xilinx ``LUT1``..``LUT6``, iCE40 ``SB_LUT4``, ECP5 ``LUT4``, Gowin
+``LUT1``..``LUT4``); this module knows no family. Gates wider than ``k`` keep the expression. The
+result is the same function, but synthesis no longer has to turn thousands of 64-entry table
+lookups into logic and re-map it (``synth_xilinx`` on a 12,000-gate fan-in-6 net took over 20
+minutes that way), and every gate costs exactly one LUT. Instances are opaque to Amaranth's
+simulator: simulate the expression form (the default), and check the cell form with the family's
+cell models (``flows.postsim``, tests/test_lut_cells.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
-from amaranth.hdl import Cat, Const, Elaboratable, Instance, Module, Signal
+from amaranth.hdl import Cat, Const, Elaboratable, Module, Signal
 
-__all__ = ["LutLayer", "reduce_table", "LUT_CELLS", "lut_instance"]
+__all__ = ["LutLayer", "LutCell", "reduce_table", "widen_table"]
 
-#: family -> (largest primitive's inputs, description)
-LUT_CELLS = {"xc7": (6, "Xilinx LUT1..LUT6"), "ice40": (4, "iCE40 SB_LUT4"), "ecp5": (4, "ECP5 LUT4")}
+
+@dataclass(frozen=True)
+class LutCell:
+    """A vendor LUT primitive: ``make(table, inputs, output)`` returns one cell computing
+    ``table`` (bit p = output for inputs p, input 0 = bit 0) for 1..``k`` inputs."""
+
+    name: str
+    k: int
+    make: Callable
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def reduce_table(table: int, n: int) -> tuple[int, list]:
@@ -49,7 +64,7 @@ def reduce_table(table: int, n: int) -> tuple[int, list]:
     return out, kept
 
 
-def _widen(table: int, k: int, n: int) -> int:
+def widen_table(table: int, k: int, n: int) -> int:
     """A k-input table as an n-input one that ignores inputs k..n-1 (the table repeated)."""
     out = 0
     for rep in range(1 << (n - k)):
@@ -57,30 +72,12 @@ def _widen(table: int, k: int, n: int) -> int:
     return out
 
 
-def lut_instance(family: str, table: int, inputs: list, output) -> Instance:
-    """One vendor LUT cell computing ``table`` (bit p = output for inputs p, input 0 = bit 0)."""
-    k = len(inputs)
-    if family == "xc7":
-        ports = {f"i_I{j}": s for j, s in enumerate(inputs)}
-        return Instance(f"LUT{k}", p_INIT=Const(table, 1 << k), o_O=output, **ports)
-    if family in ("ice40", "ecp5"):
-        if k > 4:
-            raise ValueError(f"{family} LUT cells have 4 inputs, got a gate of {k}")
-        pins = ["I0", "I1", "I2", "I3"] if family == "ice40" else ["A", "B", "C", "D"]
-        ports = {f"i_{pins[j]}": (inputs[j] if j < k else Const(0, 1)) for j in range(4)}
-        init = Const(_widen(table, k, 4), 16)
-        if family == "ice40":
-            return Instance("SB_LUT4", p_LUT_INIT=init, o_O=output, **ports)
-        return Instance("LUT4", p_INIT=init, o_Z=output, **ports)
-    raise ValueError(f"no LUT cells for family {family!r}; known: {', '.join(LUT_CELLS)}")
-
-
 class LutLayer(Elaboratable):
     """Gates ``first .. first+G-1`` of one layer; ``inputs`` are global signal indices."""
 
-    def __init__(self, fan_in: int, inputs, tables, first: int, cells: str | None = None):
-        if cells is not None and cells not in LUT_CELLS:
-            raise ValueError(f"no LUT cells for family {cells!r}; known: {', '.join(LUT_CELLS)}")
+    def __init__(self, fan_in: int, inputs, tables, first: int, cells: LutCell | None = None):
+        if cells is not None and not isinstance(cells, LutCell):
+            raise ValueError(f"cells must be a LutCell (a family's LUT primitive), got {cells!r}")
         self.cells = cells
         self.fan_in = int(fan_in)
         self.inputs = np.asarray(inputs, dtype=np.int64).reshape(-1, self.fan_in)
@@ -115,8 +112,8 @@ class LutLayer(Elaboratable):
                 m.d.comb += self.o[g].eq(table & 1)
             else:
                 ins = [self.i[self._local[int(self.inputs[g, k])]] for k in kept]
-                if self.cells is not None and len(kept) <= LUT_CELLS[self.cells][0]:
-                    m.submodules[f"lut{self.first + g}"] = lut_instance(self.cells, table, ins, self.o[g])
+                if self.cells is not None and len(kept) <= self.cells.k:
+                    m.submodules[f"lut{self.first + g}"] = self.cells.make(table, ins, self.o[g])
                 else:
                     m.d.comb += self.o[g].eq(Const(table, 1 << len(kept)).bit_select(Cat(*ins), 1))
         return m

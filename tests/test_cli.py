@@ -27,7 +27,7 @@ def test_help_lists_all_commands():
 def test_command_table_matches_the_contract():
     assert COMMANDS == {
         "infer": "lgn_hw.infer:infer_command", "rtl": "rtl.cli:rtl_command", "sim": "rtl.cli:sim_command",
-        "build": "flows.cli:build_command", "report": "flows.cli:report_command",
+        "build": "boards.cli:build_command", "report": "flows.cli:report_command",
         "verify": "flows.cli:verify_command", "synth": "flows.cli:synth_command",
         "run": "boards.cli:run_command", "boards": "boards.cli:boards_command",
     }

@@ -19,6 +19,12 @@ def test_generic_lut():
         resolve_target("lut9")
 
 
+def test_gowin_parts():
+    assert resolve_target("gowin").name == "gw1nr-9"
+    assert resolve_target("gw2a-18").capacity["lut"] == 20736
+    assert resolve_target("gowin").has_pnr
+
+
 def test_unknown():
-    with pytest.raises(DeviceError, match="unknown target 'gowin'.*ice40"):
-        resolve_target("gowin")
+    with pytest.raises(DeviceError, match="unknown target 'zynq'.*ice40.*gowin"):
+        resolve_target("zynq")

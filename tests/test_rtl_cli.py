@@ -29,7 +29,7 @@ def _run(*args):
 
 
 def test_rtl_writes_files(digits_netlist, tmp_path):
-    r = _run("rtl", digits_netlist, "--out", tmp_path / "hw", "--pipeline", "2", "--raw-inputs")
+    r = _run("rtl", digits_netlist, "--out", tmp_path / "hw", "--pipeline-every", "2", "--raw-inputs")
     assert r.exit_code == 0, r.output
     side = json.loads((tmp_path / "hw" / "lgn_core.json").read_text())
     assert f"latency: {side['latency']} cycles" in r.output
@@ -47,7 +47,7 @@ def test_sim_random_amaranth(digits_netlist):
 @pytest.mark.tools
 def test_sim_dataset_both_raw_pipelined(digits_netlist):
     # the dataset comes from the netlist's meta; the digits test split has 360 samples
-    r = _run("sim", digits_netlist, "--raw-inputs", "--pipeline", "1")
+    r = _run("sim", digits_netlist, "--raw-inputs", "--pipeline-every", "1")
     assert r.exit_code == 0, r.output
     assert "360/360 samples match (amaranth," in r.output
     assert "360/360 samples match (iverilog," in r.output
@@ -99,6 +99,27 @@ def test_default_trained_netlist_passes_sim_on_its_whole_test_set(tmp_path):
     assert r.exit_code == 0, r.output
     assert "360/360 samples match (amaranth," in r.output
     assert "360/360 samples match (iverilog," in r.output
-    r = _run("sim", net, "--raw-inputs", "--pipeline", "2")
+    r = _run("sim", net, "--raw-inputs", "--pipeline-every", "2")
     assert r.exit_code == 0, r.output
     assert r.output.count("360/360 samples match") == 2
+
+
+def test_shared_options_have_one_spelling():
+    """--pipeline-every (and the other shared options) is one option, spelled and explained
+    alike by every command that takes it (rtl.options)."""
+    import click
+
+    seen = {}
+    for name in ("rtl", "sim", "synth", "build", "verify", "run"):
+        cmd = main.get_command(click.Context(main), name)
+        params = {p.name: p for p in cmd.params}
+        assert "pipeline" not in params
+        p = params["pipeline_every"]
+        assert p.opts == ["--pipeline-every"]
+        seen.setdefault("pipeline_every", p.help)
+        assert p.help == seen["pipeline_every"]
+        for shared in ("raw_inputs", "popcount", "dataset", "data_root", "no_hierarchy"):
+            if shared in params:
+                assert params[shared].help == seen.setdefault(shared, params[shared].help)
+    r = _run("rtl", "--pipeline", "2", "--out", "x")
+    assert r.exit_code == 2 and "No such option '--pipeline'" in r.output

@@ -1,0 +1,56 @@
+"""Command-line options shared by several ``lgn-hw`` commands: one definition, one spelling.
+
+``rtl``, ``sim``, ``synth``, ``build``, ``verify`` and ``run`` take the same core options
+(``--pipeline-every``, ``--raw-inputs``, ``--popcount``); ``synth`` and ``build`` share
+``--no-hierarchy``; ``sim``, ``verify`` and ``run`` share ``--dataset``/``--data-root``. Each is a
+decorator here; ``core_options`` applies the first three. Defaults and help texts live here
+only, so two commands cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import click
+
+from lgn_hw import DATA_ENV
+
+from .pipeline import click_every
+from .popcount import DEFAULT as DEFAULT_POPCOUNT
+from .popcount import STRATEGIES
+
+__all__ = ["pipeline_every", "raw_inputs", "popcount", "core_options", "no_hierarchy",
+           "dataset", "data_root"]
+
+pipeline_every = click.option(
+    "--pipeline-every", "pipeline_every", type=click_every(), default=None,
+    help="Pipeline registers every K logic levels (and inside popcount/argmax), or 'head': one "
+         "register stage on the class counts only (fewest flip-flops) [default: "
+         "combinational core].")
+
+raw_inputs = click.option(
+    "--raw-inputs", is_flag=True,
+    help="The core takes raw integer features and encodes them in hardware (the netlist's "
+         "encoding) instead of encoded bits.")
+
+popcount = click.option(
+    "--popcount", type=click.Choice(STRATEGIES), default=DEFAULT_POPCOUNT, show_default=True,
+    help="GroupSum popcount structure (lut63 is smaller on LUT6 parts with large groups, "
+         "BENCHMARKS.md Popcount).")
+
+no_hierarchy = click.option("--no-hierarchy", is_flag=True,
+                            help="Skip the per-stage (hierarchical) synthesis run.")
+
+dataset = click.option(
+    "--dataset", default=None,
+    help="Dataset whose test split gives the samples [default: the netlist's meta.dataset; "
+         "random vectors if it has none].")
+
+data_root = click.option(
+    "--data-root", type=click.Path(file_okay=False), default=None,
+    help=f"Folder holding the datasets (default: ${DATA_ENV}, else ~/.cache/lgn-hw/datasets).")
+
+
+def core_options(fn):
+    """``--raw-inputs``, ``--pipeline-every``, ``--popcount``."""
+    for opt in (popcount, pipeline_every, raw_inputs):
+        fn = opt(fn)
+    return fn
