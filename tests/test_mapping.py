@@ -94,3 +94,9 @@ def test_learned_first_layer_needs_iwp():
 
     with pytest.raises(ConfigError, match="--first-layer learned needs --param iwp"):
         resolve(first_layer="learned", param="original", fan_in="2")
+
+
+def test_connections_mapped_maps_every_layer():
+    model = build_model(resolve(thresholds=2, width="30,20", fan_in="6,6", connections="mapped"), 128, 10)
+    assert all(isinstance(layer, MappedIWPLayer) for layer in model.layers)
+    assert model.layers[1].map_w.shape == (20 * 6, 30)

@@ -47,11 +47,13 @@ def _preset_epilog() -> str:
               help="IWP coefficient map: 0.5+0.5*sin(theta) or sigmoid(theta).")
 @click.option("--init", type=click.Choice(["residual", "gaussian"]),
               help="residual: every gate starts as a pass-through (heavy-tail shift); gaussian: N(0,1).")
-@click.option("--connections", type=click.Choice(["random", "learned", "local"]), metavar="KIND",
+@click.option("--connections", type=click.Choice(["random", "learned", "local", "mapped"]), metavar="KIND",
               help="random (fixed random gate inputs), learned (each input picks among --candidates "
                    "random signals: softmax in training, argmax in the netlist; train/connections.py) "
-                   "or local (fixed inputs from a window of --window neighbouring signals, class "
-                   "groups spread over the last layer: routes on small FPGAs; train/wiring.py).")
+                   "local (fixed inputs from a window of --window neighbouring signals, class "
+                   "groups spread over the last layer: routes on small FPGAs; train/wiring.py) or "
+                   "mapped (each gate input chooses among all signals of the previous layer; "
+                   "train/mapping.py).")
 @click.option("--first-layer", type=click.Choice(FIRST_LAYER),
               help="First-layer wiring: same (as --connections), patch (image datasets: each gate "
                    "reads a 2-D patch of about --patch-window bits around its pixel; fixed) or "

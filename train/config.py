@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from .connections import CONNECTIONS as _LEARNABLE, DEFAULT_CANDIDATES
 from .wiring import DEFAULT_WINDOW
 
-#: Kinds of connections: fixed random, learned (train/connections.py), local windows (train/wiring.py).
-CONNECTIONS = _LEARNABLE + ("local",)
+#: Kinds of connections: fixed random, learned among candidates (train/connections.py), local
+#: windows (train/wiring.py), a learnable mapping over all inputs (train/mapping.py).
+CONNECTIONS = _LEARNABLE + ("local", "mapped")
 from .functional import ESTIMATORS
 from .layers import INITS, MAX_FAN_IN
 from .model import FIRST_LAYER, PARAMS
@@ -211,6 +212,8 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"--first-layer must be one of {', '.join(FIRST_LAYER)}, got {cfg.first_layer!r}")
     if cfg.first_layer == "learned" and cfg.param != "iwp":
         raise ConfigError("--first-layer learned needs --param iwp")
+    if cfg.connections == "mapped" and cfg.param != "iwp":
+        raise ConfigError("--connections mapped needs --param iwp")
     if cfg.first_layer == "patch":
         _needs_images(cfg, "--first-layer patch")
         if cfg.patch_window < 1:

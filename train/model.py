@@ -50,11 +50,13 @@ class LogicNet(nn.Module):
         for i, (w, f) in enumerate(zip(widths, fan_ins)):
             layer_seed = [int(seed), i]  # connections and init: independent per layer, reproducible
             patch = first_layer == "patch" and i == 0
-            if first_layer == "learned" and i == 0:  # train/mapping.py
+            mapped = (first_layer == "learned" and i == 0) or (connections == "mapped" and not patch)
+            if mapped:  # train/mapping.py
                 from .mapping import MappedIWPLayer
 
                 if param != "iwp":
-                    raise ValueError("--first-layer learned needs --param iwp")
+                    raise ValueError("learnable mappings (--first-layer learned, --connections "
+                                     "mapped) need --param iwp")
                 layers.append(MappedIWPLayer(in_dim, w, f, estimator=estimator, init=init, seed=layer_seed))
             elif connections == "learned" and not patch:  # train/connections.py
                 from .connections import LearnedConnectionsIWPLayer
@@ -69,7 +71,7 @@ class LogicNet(nn.Module):
                 rng = np.random.default_rng([*layer_seed, 4099])
                 T = self.n_inputs // (int(image_shape[0]) * int(image_shape[1]))
                 layers[-1].set_connections(patch_connections(image_shape, T, w, f, rng, patch_window))
-            elif connections == "local" and not (first_layer == "learned" and i == 0):  # train/wiring.py
+            elif connections == "local" and not mapped:  # train/wiring.py
                 rng = np.random.default_rng([*layer_seed, 4099])
                 last = i == len(widths) - 1
                 layers[-1].set_connections(local_connections(
