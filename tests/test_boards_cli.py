@@ -1,5 +1,9 @@
 """boards.cli: lgn-hw run against the simulated board; lgn-hw boards."""
 
+import pytest
+
+pytest.importorskip("amaranth")  # hardware tests skip where amaranth is absent (GPU machines)
+
 from click.testing import CliRunner
 
 from boards.cli import boards_command, run_command
