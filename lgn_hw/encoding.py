@@ -3,20 +3,22 @@
 Owns the ``encoding`` object of the Netlist (docs/netlist.md, *Encoding*): per feature a
 ``thermometer`` (bit j = ``x >= thresholds[j]``), ``onehot`` (bit j = ``x == values[j]``) or
 ``binary`` (``x != 0``) code, bits in feature-major order. Training, the bit-packed evaluator and the
-hardware encoder all use this one definition. Builders make uniform, per-feature quantile and
-raw-integer thermometer codes (threshold placement lives in ``lgn_hw.thresholds``) and one-hot
-codes; ``for_dataset`` picks one per feature kind.
+hardware encoder all use this one definition. A thermometer feature with ``frac_bits`` takes real
+values through the fixed-point map of ``lgn_hw.fixedpoint`` (``to_integers`` gives the integers
+the hardware sees); a one-hot or binary feature may name its codes (``categories``). Builders make
+uniform, per-feature quantile and raw-integer thermometer codes (threshold placement lives in
+``lgn_hw.thresholds``) and one-hot codes; ``for_dataset`` picks one per feature kind.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from numbers import Integral, Real
 from typing import Any, Sequence
 
 import numpy as np
 
+from lgn_hw.feature import (KINDS, Feature, binary_feature, onehot_feature, real_feature,
+                            thermometer_feature)
 from lgn_hw.thresholds import quantile_thresholds, uniform_thresholds
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "Feature",
     "Encoding",
     "thermometer_feature",
+    "real_feature",
     "onehot_feature",
     "binary_feature",
     "uniform_thresholds",
@@ -35,110 +38,7 @@ __all__ = [
     "for_dataset",
 ]
 
-KINDS = ("thermometer", "onehot", "binary")
-_FIELDS = {"thermometer": {"name", "kind", "thresholds", "range"},
-           "onehot": {"name", "kind", "values", "range"},
-           "binary": {"name", "kind", "range"}}
 _CHUNK_ROWS = 4096  # rows per encode chunk: bounds the temporary [rows, n_bits] arrays
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (Integral, np.integer)) and not isinstance(v, (bool, np.bool_))
-
-
-def _is_num(v: Any) -> bool:
-    return (isinstance(v, (Real, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-            and math.isfinite(float(v)))
-
-
-def _plain_number(v: float) -> int | float:
-    """A threshold as JSON wants it: an int when it is integral, else a float."""
-    v = float(v)
-    return int(v) if v.is_integer() else v
-
-
-@dataclass(eq=False)
-class Feature:
-    """One raw feature and the bits it produces. ``range`` is the raw integer domain [lo, hi]."""
-
-    name: str
-    kind: str
-    range: tuple[int, int]
-    thresholds: np.ndarray | None = None  # float64, thermometer only
-    values: np.ndarray | None = None  # int64, onehot only
-
-    @property
-    def n_bits(self) -> int:
-        if self.kind == "thermometer":
-            return len(self.thresholds)
-        if self.kind == "onehot":
-            return len(self.values)
-        return 1
-
-    def validate(self, path: str = "feature") -> None:
-        """Raise ValueError naming ``path.<field>`` if this feature is malformed."""
-        if not isinstance(self.name, str):
-            raise ValueError(f"{path}.name: expected a string, got {type(self.name).__name__}")
-        if self.kind not in KINDS:
-            raise ValueError(f"{path}.kind: unknown kind {self.kind!r} (expected one of {', '.join(KINDS)})")
-        r = self.range
-        if (not isinstance(r, (list, tuple)) or len(r) != 2 or not all(_is_int(v) for v in r)
-                or r[0] > r[1]):
-            raise ValueError(f"{path}.range: expected [lo, hi] integers with lo <= hi, got {r!r}")
-        if self.kind == "thermometer":
-            t = self.thresholds
-            if t is None or len(t) == 0:
-                raise ValueError(f"{path}.thresholds: expected a non-empty list of numbers")
-            if not np.all(np.isfinite(t)):
-                raise ValueError(f"{path}.thresholds: not all finite numbers")
-            if np.any(np.diff(t) <= 0):
-                raise ValueError(f"{path}.thresholds: not strictly increasing")
-        elif self.kind == "onehot":
-            v = self.values
-            if v is None or len(v) == 0:
-                raise ValueError(f"{path}.values: expected a non-empty list of integers")
-            if len(np.unique(v)) != len(v):
-                raise ValueError(f"{path}.values: duplicate values")
-
-    def to_dict(self) -> dict:
-        d: dict[str, Any] = {"name": self.name, "kind": self.kind}
-        if self.kind == "thermometer":
-            d["thresholds"] = [_plain_number(t) for t in self.thresholds]
-        elif self.kind == "onehot":
-            d["values"] = [int(v) for v in self.values]
-        d["range"] = [int(self.range[0]), int(self.range[1])]
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str = "feature") -> "Feature":
-        if not isinstance(d, dict):
-            raise ValueError(f"{path}: expected an object, got {type(d).__name__}")
-        for key in ("name", "kind", "range"):
-            if key not in d:
-                raise ValueError(f"{path}.{key}: missing")
-        kind = d["kind"]
-        if kind not in KINDS:
-            raise ValueError(f"{path}.kind: unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
-        extra = sorted(set(d) - _FIELDS[kind])
-        if extra:
-            raise ValueError(f"{path}.{extra[0]}: unexpected field for a {kind} feature")
-        r = d["range"]
-        if not isinstance(r, list) or len(r) != 2 or not all(_is_int(v) for v in r):
-            raise ValueError(f"{path}.range: expected [lo, hi] integers with lo <= hi, got {r!r}")
-        thresholds = values = None
-        if kind == "thermometer":
-            t = d.get("thresholds")
-            if not isinstance(t, list) or not all(_is_num(v) for v in t):
-                raise ValueError(f"{path}.thresholds: expected a list of finite numbers")
-            thresholds = np.asarray(t, dtype=np.float64).reshape(-1)
-        elif kind == "onehot":
-            v = d.get("values")
-            if not isinstance(v, list) or not all(_is_int(x) for x in v):
-                raise ValueError(f"{path}.values: expected a list of integers")
-            values = np.asarray(v, dtype=np.int64).reshape(-1)
-        feat = cls(d["name"], kind, (int(r[0]), int(r[1])), thresholds, values)
-        feat.validate(path)
-        return feat
 
 
 class Encoding:
@@ -198,6 +98,25 @@ class Encoding:
         return f"Encoding({self.n_features} features: {parts}; {self.n_bits} bits)"
 
     # -- application -------------------------------------------------------------------------
+    @property
+    def mapped(self) -> list[int]:
+        """Indices of the features with a fixed-point map (real raw values)."""
+        return [i for i, f in enumerate(self.features) if f.frac_bits is not None]
+
+    def to_integers(self, x: Any) -> np.ndarray:
+        """int64[N, F]: the integers the hardware encoder takes for raw features ``x[N, F]``
+        (``Feature.to_integers`` per feature; ValueError naming the feature otherwise)."""
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.n_features:
+            raise ValueError(f"to_integers: expected raw input of shape [N, {self.n_features}], "
+                             f"got {list(x.shape)}")
+        if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+            raise ValueError(f"to_integers: expected a numeric array, got dtype {x.dtype}")
+        out = np.empty(x.shape, dtype=np.int64)
+        for i, f in enumerate(self.features):
+            out[:, i] = f.to_integers(x[:, i], f"feature {i}")
+        return out
+
     def _compile(self):
         """Plan the vectorised encode: for each bit rank j (0 .. max bits per feature - 1), the
         features having a j-th bit, grouped by comparison (>=, ==, != 0), with their constants."""
@@ -237,6 +156,10 @@ class Encoding:
             x = x.astype(np.int64)
         if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
             raise ValueError(f"encode: expected a numeric array, got dtype {x.dtype}")
+        if self.mapped:  # real raw values -> the integers the thresholds compare (lgn_hw.fixedpoint)
+            x = x.astype(np.float64)
+            for i in self.mapped:
+                x[:, i] = self.features[i].to_integers(x[:, i], f"feature {i}")
         t_max, ranks, valid = self._compile()
         integer = np.issubdtype(x.dtype, np.integer)
         N, F = x.shape
@@ -280,27 +203,6 @@ def _int_consts(c: np.ndarray) -> np.ndarray:
     return np.clip(c, -(2.0 ** 62), 2.0 ** 62).astype(np.int64)
 
 
-# -- feature builders ------------------------------------------------------------------------
-def thermometer_feature(name: str, thresholds: Sequence[float], range: tuple[int, int]) -> Feature:
-    f = Feature(name, "thermometer", (int(range[0]), int(range[1])),
-                thresholds=np.asarray(thresholds, dtype=np.float64).reshape(-1))
-    f.validate(f"feature {name!r}")
-    return f
-
-
-def onehot_feature(name: str, values: Sequence[int], range: tuple[int, int] | None = None) -> Feature:
-    values = np.asarray(values, dtype=np.int64).reshape(-1)
-    if range is None:
-        range = (int(values.min()), int(values.max())) if len(values) else (0, 0)
-    f = Feature(name, "onehot", (int(range[0]), int(range[1])), values=values)
-    f.validate(f"feature {name!r}")
-    return f
-
-
-def binary_feature(name: str, range: tuple[int, int] = (0, 1)) -> Feature:
-    f = Feature(name, "binary", (int(range[0]), int(range[1])))
-    f.validate(f"feature {name!r}")
-    return f
 
 
 # -- encoding builders -------------------------------------------------------------------------
@@ -358,23 +260,42 @@ def onehot(values: Sequence[Sequence[int]], names: Sequence[str] | None = None,
     return Encoding([onehot_feature(nm, v, r) for nm, v, r in zip(names, values, ranges)])
 
 
+def _categories(ds: Any, f: int, lo: int, hi: int) -> list[str] | None:
+    """The dataset's names of the codes lo..hi of feature ``f``, when it has one per code."""
+    vocab = ds.feature_values[f] if f < len(ds.feature_values) else None
+    return list(vocab) if vocab is not None and lo == 0 and len(vocab) == hi - lo + 1 else None
+
+
 def for_dataset(ds: Any, thresholds: int = 3, method: str = "uniform") -> Encoding:
     """An encoding for a ``lgn_hw.datasets.Dataset``: thermometer for numeric features (uniform
-    over ``feature_ranges`` or per-feature quantiles of ``x_train``), one-hot for categorical
-    features (all codes of the range), ``binary`` for two-valued categorical features."""
+    over ``feature_ranges`` or per-feature quantiles of ``x_train``), thermometer with a fixed-point
+    map for ``real`` features (thresholds uniform over, or at quantiles of, the training column;
+    ``real_feature``), one-hot for categorical features (all codes of the range, named by the
+    dataset's vocabulary), ``binary`` for two-valued categorical features."""
     if method not in ("uniform", "quantile"):
         raise ValueError(f"method: expected 'uniform' or 'quantile', got {method!r}")
     feats = []
     for f, (name, kind, (lo, hi)) in enumerate(zip(ds.feature_names, ds.feature_kinds, ds.feature_ranges)):
         if kind == "categorical":
+            names = _categories(ds, f, lo, hi)
             if hi - lo == 1:
-                feats.append(binary_feature(name, (lo, hi)) if lo == 0 else onehot_feature(name, [hi], (lo, hi)))
+                feats.append(binary_feature(name, (lo, hi), names) if lo == 0
+                             else onehot_feature(name, [hi], (lo, hi), names))
             else:
-                feats.append(onehot_feature(name, np.arange(lo, hi + 1), (lo, hi)))
+                feats.append(onehot_feature(name, np.arange(lo, hi + 1), (lo, hi), names))
         elif kind == "numeric":
             t = (uniform_thresholds(lo, hi, thresholds) if method == "uniform"
                  else quantile_thresholds(ds.x_train[:, f], thresholds))
             feats.append(thermometer_feature(name, t, (lo, hi)))
+        elif kind == "real":
+            col = np.asarray(ds.x_train[:, f], dtype=np.float64)
+            if col.size == 0:
+                raise ValueError(f"feature {name!r}: no training values")
+            integral = bool(np.all(np.floor(col) == col))
+            t = (uniform_thresholds(col.min(), col.max(), thresholds, integer=integral)
+                 if method == "uniform" else quantile_thresholds(col, thresholds))
+            feats.append(real_feature(name, col, t))
         else:
-            raise ValueError(f"feature_kinds[{f}]: unknown kind {kind!r} (expected 'numeric' or 'categorical')")
+            raise ValueError(f"feature_kinds[{f}]: unknown kind {kind!r} "
+                             f"(expected 'numeric', 'real' or 'categorical')")
     return Encoding(feats)

@@ -1,8 +1,10 @@
 """``lgn-hw infer``: accuracy and throughput of a netlist's bit-packed software evaluator.
 
-Loads a Netlist (default ``lgn-out/netlist.json``) and a dataset split, encodes the raw features
-with the netlist's own encoding, evaluates in batches (``Netlist.evaluate``, 64 samples per word)
-and prints the accuracy and the evaluator's throughput; encoding time is reported separately.
+Loads a Netlist (default ``lgn-out/netlist.json``) and a dataset split or a user's file
+(``lgn_hw.datasets.samples``), encodes the raw features with the netlist's own encoding, evaluates
+in batches (``Netlist.evaluate``, 64 samples per word) and prints the accuracy (when the samples
+have labels), the predicted classes by name and the evaluator's throughput; encoding time is
+reported separately. ``--predictions FILE`` writes every sample's predicted class (CSV, atomically).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ __all__ = ["InferResult", "run_infer", "load_netlist", "dataset_from_meta", "inf
 @dataclass
 class InferResult:
     n_samples: int
-    correct: int
+    correct: int | None  # None without labels
     encode_s: float
     evaluate_s: float
     pred: np.ndarray
@@ -30,7 +32,7 @@ class InferResult:
 
     @property
     def accuracy(self) -> float:
-        return self.correct / self.n_samples if self.n_samples else float("nan")
+        return self.correct / self.n_samples if self.n_samples and self.correct is not None else float("nan")
 
     @property
     def samples_per_s(self) -> float:
@@ -54,19 +56,16 @@ def load_netlist(path: str | Path | None):
 
 
 def dataset_from_meta(meta) -> str | None:
-    """The dataset name a netlist's ``meta`` records (``meta["dataset"]`` as a name, or an object
-    with a ``name``), else None."""
-    if not isinstance(meta, dict):
-        return None
-    ds = meta.get("dataset")
-    if isinstance(ds, dict):
-        ds = ds.get("name")
-    return ds if isinstance(ds, str) and ds else None
+    """The dataset a netlist's ``meta`` records (``lgn_hw.datasets.samples.default_dataset``): a
+    built-in name, or the file it was trained on; else None."""
+    from lgn_hw.datasets.samples import default_dataset
+
+    return default_dataset(meta)
 
 
-def run_infer(netlist, x: np.ndarray, y: np.ndarray, batch: int = 16384, progress: bool = False,
+def run_infer(netlist, x: np.ndarray, y: np.ndarray | None, batch: int = 16384, progress: bool = False,
               repeat: int = 1) -> InferResult:
-    """Encode ``x`` with the netlist's encoding, evaluate in batches, compare with ``y``.
+    """Encode ``x`` with the netlist's encoding, evaluate in batches, compare with ``y`` (if any).
 
     With ``repeat > 1`` the evaluation runs that many times and ``evaluate_s`` is the median."""
     if netlist.encoding is None:
@@ -98,13 +97,15 @@ def run_infer(netlist, x: np.ndarray, y: np.ndarray, batch: int = 16384, progres
     evaluate_s = float(np.median(times))
     pred = np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
     cnt = np.concatenate(counts) if counts else np.zeros((0, netlist.n_classes), dtype=np.int64)
-    return InferResult(len(x), int(np.sum(pred == y)), encode_s, evaluate_s, pred, cnt)
+    correct = None if y is None else int(np.sum(pred == y))
+    return InferResult(len(x), correct, encode_s, evaluate_s, pred, cnt)
 
 
 @click.command("infer", short_help="Accuracy and throughput of a netlist on a dataset.")
 @click.argument("netlist", required=False, type=click.Path(dir_okay=False))
 @click.option("--dataset", "dataset", default=None,
-              help="Dataset name (default: the one recorded in the netlist's meta).")
+              help="Dataset name, or a .csv/.npz/.npy file read as the netlist's training data was "
+                   "(docs/data.md) [default: the one recorded in the netlist's meta].")
 @click.option("--data-root", type=click.Path(file_okay=False), default=None,
               help=f"Folder holding the datasets (default: ${DATA_ENV}, else ~/.cache/lgn-hw/datasets).")
 @click.option("--download", is_flag=True, help="Fetch missing dataset files from upstream (MD5-checked).")
@@ -114,34 +115,53 @@ def run_infer(netlist, x: np.ndarray, y: np.ndarray, batch: int = 16384, progres
               help="Samples per evaluator call (rounded down to a multiple of 64).")
 @click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
               help="Evaluate this many times and report the median time.")
-def infer_command(netlist, dataset, data_root, download, split, limit, batch, repeat):
+@click.option("--predictions", type=click.Path(dir_okay=False), default=None,
+              help="Write each sample's predicted class to this CSV file (row, class, name).")
+def infer_command(netlist, dataset, data_root, download, split, limit, batch, repeat, predictions):
     """Accuracy and throughput of NETLIST (default lgn-out/netlist.json) on a dataset split."""
-    from lgn_hw.datasets import DatasetError, list_datasets, load
+    from lgn_hw.datasets import DatasetError, list_datasets
+    from lgn_hw.datasets.samples import default_dataset, netlist_samples, prediction_summary
 
     net = load_netlist(netlist)
-    name = dataset or dataset_from_meta(net.meta)
-    if name is None:
+    if dataset is None and default_dataset(net.meta) is None:
         raise click.UsageError("--dataset is required: the netlist's meta records no dataset "
-                               f"(known: {', '.join(list_datasets())})")
+                               f"(known: {', '.join(list_datasets())}; or a .csv/.npz/.npy file)")
     try:
-        ds = load(name, data_root, download=download)
+        s = netlist_samples(net, dataset, data_root, split, download=download, limit=limit)
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from None
-    if ds.n_classes != net.n_classes:
-        raise click.ClickException(f"the netlist has {net.n_classes} classes, dataset {ds.name} has {ds.n_classes}")
-    x, y = (ds.x_test, ds.y_test) if split == "test" else (ds.x_train, ds.y_train)
-    if limit is not None:
-        x, y = x[:limit], y[:limit]
-    res = run_infer(net, x, y, batch=batch, progress=True, repeat=repeat)
+    res = run_infer(net, s.x, s.y, batch=batch, progress=True, repeat=repeat)
     n_in = net.n_inputs
     click.echo(f"netlist: {netlist or DEFAULT_NETLIST} ({len(net.layers)} layers, {net.n_gates} gates, "
                f"{n_in} input bits, {net.n_classes} classes)")
-    click.echo(f"dataset: {ds.name} {split}, {res.n_samples} samples")
-    click.echo(f"accuracy: {res.accuracy:.4f} ({res.correct}/{res.n_samples})")
+    click.echo(f"dataset: {s.what}")
+    if res.correct is not None:
+        click.echo(f"accuracy: {res.accuracy:.4f} ({res.correct}/{res.n_samples})")
+    else:
+        click.echo("accuracy: - (the samples have no labels)")
+    click.echo(f"predicted: {prediction_summary(res.pred, s.class_names)}")
+    if predictions:
+        _write_predictions(predictions, s, res.pred)
+        click.echo(f"wrote {predictions} ({res.n_samples} predictions)")
     click.echo(f"evaluate: {res.samples_per_s:,.0f} samples/s ({_secs(res.evaluate_s)}, bit-packed numpy, "
                f"batches of {max(64, batch // 64 * 64)}"
                + (f", median of {repeat} runs)" if repeat > 1 else ")"))
     click.echo(f"encode: {_secs(res.encode_s)} ({n_in} bits/sample, not included above)")
+
+
+def _write_predictions(path, samples, pred) -> None:
+    import csv
+    import io
+
+    from lgn_hw.atomic import write_text_atomic
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["line" if samples.rows is not None else "sample", "class", "name"])
+    rows = samples.rows if samples.rows is not None else np.arange(len(pred))
+    for r, p in zip(rows.tolist(), pred.tolist()):
+        w.writerow([r, p, samples.class_names[p]])
+    write_text_atomic(path, buf.getvalue())
 
 
 def _secs(s: float) -> str:

@@ -17,7 +17,11 @@ import numpy as np
 from .gates import MAX_FAN_IN, classify_table
 
 FORMAT = "lgn-hw-netlist"
-VERSION = 1
+#: The version written. Version 2 added the encoding's ``frac_bits`` (fixed-point map of real
+#: features) and ``categories`` (names of categorical codes); version 1 files load unchanged.
+VERSION = 2
+#: The versions read.
+VERSIONS = (1, 2)
 
 # Gate-chunk budget of the evaluator's widest temporary, in uint64 words.
 _EVAL_BUDGET_WORDS = 1 << 22
@@ -226,8 +230,9 @@ class Netlist:
         if d.get("format") != FORMAT:
             _fail("format", f"expected {FORMAT!r}, got {d.get('format')!r}")
         version = d.get("version")
-        if version != VERSION:
-            _fail("version", f"unsupported version {version!r} (this lgn-hw reads version {VERSION})")
+        if isinstance(version, bool) or version not in VERSIONS:
+            _fail("version", f"unsupported version {version!r} (this lgn-hw reads versions "
+                  f"{', '.join(map(str, VERSIONS))})")
         for key in ("n_inputs", "layers", "head"):
             if key not in d:
                 _fail(key, "missing")

@@ -1,9 +1,11 @@
 """``lgn-hw rtl`` (emit Verilog/RTLIL + sidecar) and ``lgn-hw sim`` (bit-exact simulation check).
 
 ``lgn-hw rtl [NETLIST] --out DIR`` writes ``DIR/<name>.v``, ``.il`` and ``.json``.
-``lgn-hw sim [NETLIST] [--dataset NAME | --random N]`` drives the core in Amaranth's simulator,
-Icarus Verilog and/or Verilator with dataset samples (encoded by the netlist's encoding, or raw with
-``--raw-inputs``) or random vectors, compares counts and class with ``Netlist.evaluate``, prints
+``lgn-hw sim [NETLIST] [--dataset NAME|FILE | --random N]`` drives the core in Amaranth's simulator,
+Icarus Verilog and/or Verilator with dataset samples or a user's file's rows (encoded by the
+netlist's encoding, or raw with ``--raw-inputs``: the integers of ``Encoding.to_integers``, as the
+board's host sends them) or random vectors, compares counts and class with ``Netlist.evaluate``
+(``evaluate_raw`` of the raw values), prints the predicted classes by name and
 ``M/N samples match (simulator, R samples/s)`` per simulator and exits non-zero on any mismatch,
 listing the first mismatching samples. NETLIST defaults to ``lgn_hw.DEFAULT_NETLIST``.
 """
@@ -84,34 +86,17 @@ def rtl_command(netlist, out, name, raw_inputs, pipeline_every, popcount, no_opt
         click.echo(f"wrote {paths[key]}")
 
 
-def _dataset_inputs(net, name, data_root, split, raw_inputs):
-    from lgn_hw.datasets import DatasetError, load
+def _dataset_inputs(net, name, data_root, split, raw_inputs, limit):
+    """(port data, description, class names) of a dataset split or a user's file
+    (``lgn_hw.datasets.samples``): raw features with ``raw_inputs``, else encoded bits."""
+    from lgn_hw.datasets import DatasetError
+    from lgn_hw.datasets.samples import netlist_samples
 
     try:
-        ds = load(name, data_root)
+        s = netlist_samples(net, name, data_root, split, limit=limit)
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from None
-    if net.encoding is None:
-        raise click.ClickException("the netlist has no encoding, so dataset features cannot be "
-                                   "fed to it: use --random N")
-    x = ds.x_test if split == "test" else ds.x_train
-    if x.shape[1] != net.encoding.n_features:
-        raise click.ClickException(f"the netlist's encoding expects {net.encoding.n_features} "
-                                   f"features, dataset {ds.name} has {x.shape[1]}")
-    if not raw_inputs:
-        return net.encoding.encode(x), f"{ds.name} {split}"
-    x = np.asarray(x)
-    if x.dtype.kind == "f":
-        if not np.all(np.equal(np.round(x), x)):
-            raise click.ClickException(f"dataset {ds.name} has non-integer features: the "
-                                       f"hardware encoder takes integers (drop --raw-inputs)")
-        x = x.astype(np.int64)
-    for f, feat in enumerate(net.encoding.features):
-        lo, hi = feat.range
-        if x.size and (x[:, f].min() < lo or x[:, f].max() > hi):
-            raise click.ClickException(f"feature {f} ({feat.name}) has values outside its "
-                                       f"encoding range [{lo}, {hi}]")
-    return x, f"{ds.name} {split}"
+    return (s.x if raw_inputs else net.encoding.encode(s.x)), s.what, s.class_names
 
 
 @click.command("sim")
@@ -132,7 +117,7 @@ def _dataset_inputs(net, name, data_root, split, raw_inputs):
 def sim_command(netlist, dataset, n_random, data_root, split, limit, seed, simulator, raw_inputs,
                 pipeline_every, popcount, no_optimize):
     """Simulate the core of NETLIST and check it sample by sample against Netlist.evaluate."""
-    from lgn_hw.infer import dataset_from_meta
+    from lgn_hw.datasets.samples import class_names, prediction_summary
 
     from .iverilog import simulate_iverilog
     from .sim import simulate_amaranth
@@ -145,15 +130,18 @@ def sim_command(netlist, dataset, n_random, data_root, split, limit, seed, simul
     core = _build_core(net, _core_kwargs(raw_inputs, pipeline_every, popcount, no_optimize))
     if n_random is not None:
         data, what = random_inputs(net, n_random, seed, raw_inputs=raw_inputs), "random vectors"
+        names = class_names(net)
     else:
-        name = dataset or dataset_from_meta(net.meta)
-        if name is None:
+        if dataset is None and net.meta.get("dataset") is None:
             raise click.UsageError("give --dataset NAME or --random N (the netlist's meta "
                                    "records no dataset)")
-        data, what = _dataset_inputs(net, name, data_root, split, raw_inputs)
+        data, what, names = _dataset_inputs(net, dataset, data_root, split, raw_inputs, limit)
     if limit is not None:
         data = data[:limit]
-    vec = make_vectors(net, data, raw_inputs=raw_inputs)
+    try:
+        vec = make_vectors(net, data, raw_inputs=raw_inputs)
+    except ValueError as exc:  # a raw value the input port cannot take
+        raise click.ClickException(f"{what}: {exc}") from None
     mode = ("combinational" if pipeline_every is None else
             f"{describe_every(pipeline_every)}, latency {core.latency}")
     click.echo(f"core: {core.netlist.n_gates} gates in {len(core.netlist.layers)} layers, "
@@ -173,5 +161,6 @@ def sim_command(netlist, dataset, n_random, data_root, split, limit, seed, simul
         for line in res.details():
             click.echo(line)
         failed |= not res.ok
+    click.echo(f"predicted: {prediction_summary(vec.pred, names)}")
     if failed:
         raise click.ClickException("simulation does not match Netlist.evaluate")

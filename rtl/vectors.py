@@ -2,6 +2,9 @@
 
 Inputs are packed the way the core's ports are laid out: ``bits`` with input bit k at port bit k;
 raw ``features`` with feature f at the offset of field ``f<f>`` in two's complement of its width.
+Raw features become the port's integers through ``Encoding.to_integers`` (the fixed-point map of a
+real feature, ``lgn_hw.fixedpoint``: the host side of the board), while the oracle encodes the raw
+values themselves (``Netlist.evaluate_raw``), so a simulation checks the map too.
 ``counts`` come back as one integer, class c at bits ``[c*w, (c+1)*w)``. The oracle is always the
 *unoptimised* netlist's ``evaluate`` / ``evaluate_raw`` (the contract), so a simulation also checks
 the optimisation pass.
@@ -52,12 +55,13 @@ class Vectors:
 
 
 def make_vectors(netlist, data, *, raw_inputs: bool) -> Vectors:
-    """Vectors from input bits ``data[N, n_inputs]`` or, with ``raw_inputs``, features ``[N, F]``."""
+    """Vectors from input bits ``data[N, n_inputs]`` or, with ``raw_inputs``, raw features
+    ``[N, F]`` (ValueError naming the feature if one cannot be a port value)."""
     data = np.asarray(data)
     if raw_inputs:
-        x = np.asarray(np.round(data), dtype=np.int64) if data.dtype.kind == "f" else data
-        counts, pred = netlist.evaluate_raw(x)
-        inputs, width = _pack_features(x, netlist.encoding)
+        q = netlist.encoding.to_integers(data)
+        counts, pred = netlist.evaluate_raw(data)
+        inputs, width = _pack_features(q, netlist.encoding)
     else:
         counts, pred = netlist.evaluate(data)
         inputs, width = _pack_rows(data), netlist.n_inputs
@@ -65,13 +69,17 @@ def make_vectors(netlist, data, *, raw_inputs: bool) -> Vectors:
 
 
 def random_inputs(netlist, n: int, rng, *, raw_inputs: bool) -> np.ndarray:
-    """``n`` random input bit vectors, or random in-range raw features."""
+    """``n`` random input bit vectors, or random raw features: integers in each range, for a
+    real feature the values ``q * 2**-frac_bits`` that map to them (float64 then)."""
     rng = np.random.default_rng(rng)
     if not raw_inputs:
         return rng.integers(0, 2, size=(n, netlist.n_inputs), dtype=np.uint8)
-    cols = [rng.integers(int(f.range[0]), int(f.range[1]), size=n, endpoint=True)
-            for f in netlist.encoding.features]
-    return np.stack(cols, axis=1).astype(np.int64)
+    feats = netlist.encoding.features
+    cols = [rng.integers(int(f.range[0]), int(f.range[1]), size=n, endpoint=True) for f in feats]
+    if not any(f.frac_bits is not None for f in feats):
+        return np.stack(cols, axis=1).astype(np.int64)
+    return np.stack([np.ldexp(c.astype(np.float64), -f.frac_bits) if f.frac_bits is not None else c
+                     for c, f in zip(cols, feats)], axis=1).astype(np.float64)
 
 
 def unpack_counts(value: int, width: int, classes: int) -> list:

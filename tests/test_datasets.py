@@ -194,7 +194,8 @@ def test_missing_file_message(tmp_path):
 
 def test_unknown_name_lists_known():
     with pytest.raises(DatasetError, match=r"^unknown dataset 'cifar'; known datasets: digits, mnist, "
-                                           r"fashion-mnist, adult, breast-cancer, monk1, monk2, monk3$"):
+                                           r"fashion-mnist, adult, breast-cancer, monk1, monk2, monk3 "
+                                           r"\(or a .csv/.npz/.npy file\)$"):
         load("cifar")
 
 

@@ -99,7 +99,7 @@ def test_printed_accuracy_equals_brute_force(net_path, digits):
     acc, k, n = _accuracy_line(res.output)
     assert (k, n) == (correct, 360) and acc == round(correct / 360, 4)
     assert f"netlist: {net_path} (2 layers, {net.n_gates} gates, 192 input bits, 10 classes)" in res.output
-    assert "dataset: digits test, 360 samples" in res.output
+    assert "dataset: 360 test samples of digits" in res.output
     assert re.search(r"^evaluate: [\d,]+ samples/s \(", res.output, flags=re.M)
     assert re.search(r"^encode: [\d.]+ m?s \(192 bits/sample", res.output, flags=re.M)
 
@@ -115,7 +115,7 @@ def test_split_limit_and_meta_dataset(net_path, digits):
     net = Netlist.load(net_path)
     res = CliRunner().invoke(main, ["infer", str(net_path), "--split", "train", "--limit", "200"])
     assert res.exit_code == 0, res.output
-    assert "dataset: digits train, 200 samples" in res.output
+    assert "dataset: 200 train samples of digits" in res.output
     _, k, n = _accuracy_line(res.output)
     assert n == 200 and k == int(np.sum(np.array(brute_predict(net, digits.x_train[:200])) == digits.y_train[:200]))
 
@@ -153,7 +153,7 @@ def test_errors_are_one_line(tmp_path, digits):
     res = runner.invoke(main, ["infer", _save(Netlist(30, [], Head(10, grp), small, {}), tmp_path / "d.json"),
                                "--dataset", "digits"])
     assert res.exit_code == 1 and res.output == ("Error: the netlist's encoding expects 10 features, "
-                                                 "the dataset has 64\n")
+                                                 "dataset digits has 64\n")
 
     bad = tmp_path / "e.json"
     bad.write_text(json.dumps(net.to_dict())[:-40])

@@ -84,7 +84,7 @@ _DEL = object()
 
 MALFORMED = [
     ("format", "other", r"^format: expected 'lgn-hw-netlist'"),
-    ("version", 2, r"^version: unsupported version 2"),
+    ("version", 3, r"^version: unsupported version 3"),
     ("version", _DEL, r"^version: unsupported version None"),
     ("n_inputs", "6", r"^n_inputs: expected an integer, got str"),
     ("n_inputs", 0, r"^n_inputs: must be >= 1"),

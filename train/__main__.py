@@ -17,6 +17,8 @@ import click
 
 from lgn_hw import DEFAULT_OUT
 
+from lgn_hw.columns import MISSING
+
 from .config import PRESETS, ConfigError, resolve
 from .model import FIRST_LAYER
 
@@ -32,7 +34,18 @@ def _preset_epilog() -> str:
 @click.option("--preset", default="default", show_default=True,
               help="Named configuration (listed below); other options override it.")
 @click.option("--dataset", help="Dataset name (digits, mnist, fashion-mnist, adult, breast-cancer, "
-                                "monk1, monk2, monk3). Default: the preset's.")
+                                "monk1, monk2, monk3), or your own file: PATH.csv (header row), "
+                                "PATH.npz (x, y) or X.npy,Y.npy (docs/data.md). Default: the preset's.")
+@click.option("--label", help="Your file: the label column (default: the last column).")
+@click.option("--test", help="Your file: a second file of test rows, same columns (default: a fixed "
+                             "stratified --test-fraction of the rows, recorded in the netlist).")
+@click.option("--test-fraction", type=float, help="Your file without --test: share of the rows held "
+                                                  "out for test (default 0.2).")
+@click.option("--categorical", help="Your file: columns to one-hot whatever their values ('a,b').")
+@click.option("--numeric", help="Your file: columns to thermometer-encode as numbers ('a,b').")
+@click.option("--ignore", help="Your file: columns to leave out ('a,b').")
+@click.option("--missing", type=click.Choice(MISSING),
+              help="Your file: a missing cell (empty, NaN) is an error (default) or drops its row.")
 @click.option("--data-root", type=click.Path(file_okay=False),
               help="Directory holding the dataset files (default: $LGN_HW_DATA, else ~/.cache/lgn-hw/datasets).")
 @click.option("--download", is_flag=True,

@@ -10,6 +10,9 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from lgn_hw.columns import MISSING
+from lgn_hw.datasets.tabular import DEFAULT_TEST_FRACTION
+
 from .connections import CONNECTIONS as _LEARNABLE, DEFAULT_CANDIDATES
 from .wiring import DEFAULT_WINDOW
 
@@ -63,6 +66,16 @@ class TrainConfig:
     augment_shift: int = 0  # image datasets: random translations of up to N pixels (train/augment.py)
     valid_fraction: float = DEFAULT_VALID_FRACTION  # training rows held out for validation (train/data.py)
     select: str = "last"  # which epoch's model becomes the netlist: the last, or the best on validation
+    # a user's file (--dataset PATH; docs/data.md): the label column (default: the last), a test
+    # file or else the stratified test share, columns forced categorical/numeric or left out,
+    # missing-cell policy
+    label: str | None = None
+    test: str | None = None
+    test_fraction: float = DEFAULT_TEST_FRACTION
+    categorical: list = field(default_factory=list)
+    numeric: list = field(default_factory=list)
+    ignore: list = field(default_factory=list)
+    missing: str = "error"
 
     @property
     def layers(self) -> int:
@@ -135,6 +148,29 @@ def parse_int_list(text, what: str) -> list:
     return out
 
 
+def parse_names(text) -> list:
+    """"a,b" or [..] -> list of column names (empty entries dropped)."""
+    items = text if isinstance(text, (list, tuple)) else str(text).split(",")
+    return [str(s).strip() for s in items if str(s).strip()]
+
+
+def _check_file_options(cfg: TrainConfig) -> None:
+    from lgn_hw.datasets import is_file_dataset
+    if is_file_dataset(cfg.dataset):
+        if not (math.isfinite(cfg.test_fraction) and 0.0 < cfg.test_fraction < 1.0):
+            raise ConfigError(f"--test-fraction must be between 0 and 1 (exclusive), got {cfg.test_fraction}")
+        if cfg.missing not in MISSING:
+            raise ConfigError(f"--missing must be one of {', '.join(MISSING)}, got {cfg.missing!r}")
+        return
+    given = [opt for opt, on in (("--label", cfg.label is not None), ("--test", cfg.test is not None),
+                                 ("--test-fraction", cfg.test_fraction != DEFAULT_TEST_FRACTION),
+                                 ("--categorical", cfg.categorical), ("--numeric", cfg.numeric),
+                                 ("--ignore", cfg.ignore), ("--missing", cfg.missing != "error")) if on]
+    if given:
+        raise ConfigError(f"{given[0]} applies to a user's file (--dataset PATH.csv/.npz/.npy), not to "
+                          f"the built-in dataset {cfg.dataset!r}")
+
+
 def resolve(preset: str = "default", layers: int | None = None, **overrides) -> TrainConfig:
     """The preset's config with ``overrides`` (None values ignored) applied and checked."""
     if preset not in PRESETS:
@@ -146,6 +182,8 @@ def resolve(preset: str = "default", layers: int | None = None, **overrides) -> 
         if not hasattr(cfg, k):
             raise ConfigError(f"unknown option {k!r}")
         setattr(cfg, k, v)
+    for name in ("categorical", "numeric", "ignore"):
+        setattr(cfg, name, parse_names(getattr(cfg, name)))
     cfg.width = parse_int_list(cfg.width, "--width")
     cfg.fan_in = parse_int_list(cfg.fan_in, "--fan-in")
     if layers is not None:
@@ -234,5 +272,6 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"--select must be one of {', '.join(SELECT)}, got {cfg.select!r}")
     if cfg.select == "best" and cfg.valid_fraction == 0:
         raise ConfigError("--select best chooses on the validation split: needs --valid-fraction > 0")
+    _check_file_options(cfg)
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"--device must be auto, cpu or cuda, got {cfg.device!r}")

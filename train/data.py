@@ -35,6 +35,8 @@ class EncodedData:
     bits_valid: torch.Tensor = None  # uint8[N_valid, n_inputs]: carved from the training data
     y_valid: torch.Tensor = None  # int64[N_valid]
     valid: dict = field(default_factory=dict)  # how the validation split was made (recorded)
+    class_names: list = field(default_factory=list)  # recorded in the netlist's meta
+    source: dict = field(default_factory=dict)  # a user's file: its column handling and split (meta)
 
     @property
     def n_inputs(self) -> int:
@@ -64,14 +66,18 @@ def valid_split(ds, fraction: float):
 
 
 def load_encoded(name: str, data_root=None, thresholds: int = 3, method: str = "uniform",
-                 download: bool = False, valid_fraction: float = 0.0) -> EncodedData:
-    """Load ``name`` (``download``: fetch missing files, MD5-checked), hold out
+                 download: bool = False, valid_fraction: float = 0.0,
+                 table: dict | None = None) -> EncodedData:
+    """Load ``name`` (``download``: fetch missing files, MD5-checked), or a user's file with the
+    column options ``table`` (``lgn_hw.datasets.tabular.load_tabular``), hold out
     ``valid_fraction`` of its training rows for validation (``valid_split``) and encode it. The
     encoding is fitted on the remaining training rows only."""
     from lgn_hw import datasets, encoding
+    from lgn_hw.datasets.tabular import load_tabular
 
     try:
-        full = datasets.load(name, data_root, download=download)
+        full = (load_tabular(name, **(table or {})) if datasets.is_file_dataset(name)
+                else datasets.load(name, data_root, download=download))
     except datasets.DatasetError as exc:
         raise DataError(str(exc)) from None
     ds, held = valid_split(full, valid_fraction)
@@ -92,10 +98,14 @@ def load_encoded(name: str, data_root=None, thresholds: int = 3, method: str = "
         y_valid=torch.as_tensor(np.asarray(held.y_train), dtype=torch.long),
         valid={"fraction": float(valid_fraction), "seed": VALID_SEED, "n": int(len(held.y_train)),
                "of": int(len(full.y_train))},
+        class_names=list(ds.class_names), source=dict(ds.source),
     )
 
 
 def load_for(cfg, download: bool = False) -> EncodedData:
     """The dataset of a resolved ``train.config.TrainConfig``, split and encoded as it asks."""
+    table = {"label": cfg.label, "test": cfg.test, "test_fraction": cfg.test_fraction,
+             "categorical": cfg.categorical, "numeric": cfg.numeric, "ignore": cfg.ignore,
+             "missing": cfg.missing}
     return load_encoded(cfg.dataset, cfg.data_root, cfg.thresholds, cfg.encoding, download=download,
-                        valid_fraction=cfg.valid_fraction)
+                        valid_fraction=cfg.valid_fraction, table=table)

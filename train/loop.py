@@ -76,7 +76,8 @@ def accuracy_continuous(model: LogicNet, bits, y, device, batch: int = 2048) -> 
 
 
 def netlist_meta(cfg: TrainConfig, data: EncodedData, record: dict | None) -> dict:
-    meta = {"producer": "lgn-hw train", "dataset": data.name, "config": cfg.to_dict(),
+    meta = {"producer": "lgn-hw train", "dataset": dict(data.source) if data.source else data.name,
+            "class_names": list(data.class_names), "config": cfg.to_dict(),
             "n_test": int(len(data.y_test)), "valid": dict(data.valid)}
     if record:
         meta.update({k: record[k] for k in ("test_acc_discrete", "test_acc_continuous",

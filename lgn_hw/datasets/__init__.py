@@ -6,7 +6,9 @@ argument, else the environment variable ``LGN_HW_DATA``, else ``~/.cache/lgn-hw/
 Raw features are int64 arrays in their natural integer domain (pixels 0..255, ages in years,
 categorical codes 0..k-1), so the encoder's thresholds live in that domain too.
 The file formats live in ``idx`` (MNIST-style) and ``uci`` (CSV-like UCI files); downloads and
-checksums in ``download``; the built-in scikit-learn digits in ``digits``.
+checksums in ``download``; the built-in scikit-learn digits in ``digits``. A user's own CSV or
+NumPy file (``is_file_dataset``) is read by ``tabular``; ``samples`` picks the rows a command runs
+a netlist on, from a built-in split or a file.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from lgn_hw import DATA_ENV
 IMAGE_SHAPES = {"digits": (8, 8), "mnist": (28, 28), "fashion-mnist": (28, 28)}
 
 __all__ = ["IMAGE_SHAPES", "Dataset", "DatasetError", "load", "list_datasets", "resolve_root", "stratified_split",
-           "DEFAULT_ROOT"]
+           "DEFAULT_ROOT", "FILE_SUFFIXES", "is_file_dataset"]
 
 #: where datasets live when neither ``data_root`` nor ``LGN_HW_DATA`` is given
 DEFAULT_ROOT = Path("~/.cache/lgn-hw/datasets")
@@ -40,17 +42,20 @@ class Dataset:
     """A classification dataset with an official (or documented fixed) train/test split."""
 
     name: str
-    x_train: np.ndarray  # int64[N_train, F]
+    x_train: np.ndarray  # int64[N_train, F] (float64 for a user's file: real values, category codes)
     y_train: np.ndarray  # int64[N_train]
-    x_test: np.ndarray  # int64[N_test, F]
+    x_test: np.ndarray  # int64[N_test, F] (float64 for a user's file)
     y_test: np.ndarray  # int64[N_test]
     n_classes: int
     feature_names: list[str]
-    feature_kinds: list[str]  # "numeric" or "categorical" per feature
+    # per feature: "numeric" (integers in feature_ranges), "categorical" (codes) or "real" (any
+    # finite number: the encoding maps it to integers with lgn_hw.fixedpoint)
+    feature_kinds: list[str]
     feature_ranges: list[tuple[int, int]]  # raw integer domain [lo, hi] per feature
     class_names: list[str]
     feature_values: list[list[str] | None] = field(default_factory=list)  # vocabularies (categorical)
     split: str = ""  # how train/test were obtained
+    source: dict = field(default_factory=dict)  # a user's file: path, digest, columns, split (meta)
 
     def __post_init__(self):
         F = self.x_train.shape[1]
@@ -100,6 +105,16 @@ def stratified_split(y: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray,
     return train, test
 
 
+#: Endings of the files ``tabular`` reads (a pair of ``.npy`` files is written ``X.npy,Y.npy``).
+FILE_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".npz", ".npy", ".parquet")
+
+
+def is_file_dataset(name) -> bool:
+    """Whether a ``--dataset`` argument names a user's file rather than a built-in dataset."""
+    text = str(name)
+    return text.lower().endswith(FILE_SUFFIXES) or (text not in _registry() and Path(text).is_file())
+
+
 def _registry() -> dict[str, Callable[..., Dataset]]:
     from lgn_hw.datasets import digits, idx, uci
 
@@ -128,7 +143,12 @@ def load(name: str, data_root: str | os.PathLike | None = None, download: bool =
     missing/corrupt file.
     """
     reg = _registry()
+    if is_file_dataset(name):  # a user's file, with the default column handling
+        from lgn_hw.datasets.tabular import load_tabular
+
+        return load_tabular(name)
     key = str(name).strip().lower().replace("_", "-")
     if key not in reg:
-        raise DatasetError(f"unknown dataset {name!r}; known datasets: {', '.join(reg)}")
+        raise DatasetError(f"unknown dataset {name!r}; known datasets: {', '.join(reg)} (or a "
+                           f".csv/.npz/.npy file)")
     return reg[key](resolve_root(data_root), download)
