@@ -234,7 +234,7 @@ class Schema:
                 v, ok = _numbers(col)
                 if not ok.all():
                     i = int(np.flatnonzero(~ok)[0])
-                    raise ColumnError(f"{table.where(i, c.name)}: {col[i]!r} is not a finite number "
+                    raise ColumnError(f"{table.where(i, c.name)}: {col[i].item()!r} is not a finite number "
                                       f"(the column is numeric)")
                 x[:, f] = v
             else:
@@ -251,7 +251,7 @@ def _infer_column(table: Table, name: str, force: str | None) -> Column:
     if force == "real" or (force is None and ok.all()):
         if not ok.all():
             i = int(np.flatnonzero(~ok)[0])
-            raise ColumnError(f"{table.where(i, name)}: {col[i]!r} is not a finite number "
+            raise ColumnError(f"{table.where(i, name)}: {col[i].item()!r} is not a finite number "
                               f"(--numeric {name})")
         distinct = np.unique(values)
         integral = bool(np.all(np.floor(distinct) == distinct))

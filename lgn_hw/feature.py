@@ -117,7 +117,7 @@ class Feature:
         if col.dtype.kind == "f":
             bad = np.flatnonzero(~(np.isfinite(col) & (np.floor(col) == col)))
             if bad.size:
-                raise ValueError(f"{path} ({self.name}): value {col[bad[0]]!r} of sample {bad[0]} is not an "
+                raise ValueError(f"{path} ({self.name}): value {float(col[bad[0]])!r} of sample {bad[0]} is not an "
                                  f"integer (the hardware takes integers)")
         col = col.astype(np.int64)
         bad = np.flatnonzero((col < lo) | (col > hi))

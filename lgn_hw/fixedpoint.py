@@ -15,14 +15,15 @@ comparison against the dyadic threshold ``T * 2**-s``, and clamping keeps every 
 Training, ``Netlist.evaluate_raw``, the hardware encoder (which only ever sees ``q``) and the
 host side of ``lgn-hw run`` all apply this one function, ``quantize``.
 
-``fit(column, thresholds)`` chooses ``s``: the smallest number of fractional bits (0 for an
-integer column) under which every real threshold keeps its decision on the training column,
+``fit(column, thresholds)`` chooses ``s`` (0 .. ``MAX_FRAC_BITS``): the smallest number of
+fractional bits (0 for an integer column) under which every real threshold keeps its decision on the training column,
 i.e. the largest training value below the threshold and the smallest at or above it map to
 different integers; the integer threshold is then the one nearest ``t * 2**s`` between them.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,8 +32,8 @@ __all__ = ["LIMIT", "MAX_FRAC_BITS", "FixedPoint", "FixedPointError", "quantize"
 
 #: Largest magnitude of a fixed-point integer (and of ``range``): every such integer is a float64.
 LIMIT = 2 ** 53
-#: Most fractional bits ``fit`` tries (beyond this, float64 columns have no more resolution).
-MAX_FRAC_BITS = 64
+#: Most fractional bits: every finite float64 is a multiple of 2**-1074, so more add nothing.
+MAX_FRAC_BITS = 1074
 
 
 class FixedPointError(ValueError):
@@ -54,21 +55,20 @@ def quantize(x, frac_bits: int, lo: int, hi: int) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if np.isnan(x).any():
         raise ValueError("fixed-point map: NaN has no integer value")
-    y = np.ldexp(x, int(frac_bits))  # exact: only the exponent changes
+    with np.errstate(over="ignore"):  # an overflow to +-inf is clamped like any large value
+        y = np.ldexp(x, int(frac_bits))  # exact: only the exponent changes
     return np.floor(np.clip(y, float(lo), float(hi))).astype(np.int64)
 
 
-def _floor_scaled(v: np.ndarray, s: int) -> np.ndarray:
-    return np.floor(np.ldexp(v, s))
-
-
 def fit(column, thresholds, name: str = "column") -> FixedPoint:
-    """The smallest ``frac_bits`` (0..MAX_FRAC_BITS) keeping every threshold's decision on
-    ``column``, with the integer thresholds and the integer range of the column.
+    """The smallest ``frac_bits`` keeping every threshold's decision on ``column``, with the
+    integer thresholds and the integer range of the column.
 
-    A threshold at or below the column's minimum (constant 1 on the data) maps to ``lo``; one
-    above its maximum (constant 0) to ``hi + 1``. Raises ``FixedPointError`` for an empty or
-    non-finite column, or when the resolution needed would take integers beyond ``LIMIT``.
+    Keeping a decision is monotone in ``frac_bits`` (one more bit only splits integers), so a
+    bisection over 0 .. the most bits that keep ``|q| <= LIMIT`` finds the smallest. A threshold at
+    or below the column's minimum (constant 1 on the data) maps to ``lo``; one above its maximum
+    (constant 0) to ``hi + 1``. Raises ``FixedPointError`` for an empty or non-finite column, or
+    when the resolution needed would take integers beyond ``LIMIT``.
     """
     v = np.unique(np.asarray(column, dtype=np.float64).reshape(-1))
     t = np.asarray(thresholds, dtype=np.float64).reshape(-1)
@@ -78,20 +78,28 @@ def fit(column, thresholds, name: str = "column") -> FixedPoint:
         raise FixedPointError(f"{name}: values and thresholds must be finite numbers")
     b = np.searchsorted(v, t, side="left")  # v[b] is the smallest value >= t
     inner = (b > 0) & (b < v.size)
-    for s in range(MAX_FRAC_BITS + 1):
-        q = _floor_scaled(v, s)
-        if max(abs(q[0]), abs(q[-1])) > LIMIT:
-            break
-        if np.all(q[b[inner] - 1] < q[b[inner]]):
-            lo, hi = int(q[0]), int(q[-1])
-            T = np.empty(t.size, dtype=np.int64)
-            T[b == 0] = lo
-            T[b == v.size] = hi + 1
-            if inner.any():
-                below, above = q[b[inner] - 1] + 1, q[b[inner]]
-                T[inner] = np.clip(np.round(np.ldexp(t[inner], s)), below, above).astype(np.int64)
-            return FixedPoint(s, T, (lo, hi))
-    gap = float(np.min(v[b[inner]] - v[b[inner] - 1])) if inner.any() else 0.0
-    raise FixedPointError(f"{name}: keeping its thresholds needs a resolution of {gap:.3g} on values "
-                          f"up to {float(np.max(np.abs(v))):g}, more than a 53-bit fixed point holds; "
-                          f"rescale the column")
+    below, above = v[b[inner] - 1], v[b[inner]]
+
+    def keeps(s: int) -> bool:
+        return bool(np.all(np.floor(np.ldexp(below, s)) < np.floor(np.ldexp(above, s))))
+
+    biggest = float(np.max(np.abs(v)))
+    # |v| < 2**e, so |v * 2**s| <= 2**53 for s <= 53 - e
+    top = MAX_FRAC_BITS if biggest == 0 else min(MAX_FRAC_BITS, 53 - math.frexp(biggest)[1])
+    if top < 0 or not keeps(top):
+        gap = float(np.min(above - below)) if inner.any() else 0.0
+        raise FixedPointError(f"{name}: keeping its thresholds needs a resolution of {gap:.3g} on values "
+                              f"up to {biggest:g}, more than a 53-bit fixed point holds; rescale the column")
+    lo_s, hi_s = 0, top
+    while lo_s < hi_s:  # smallest s in [lo_s, hi_s] that keeps every decision
+        mid = (lo_s + hi_s) // 2
+        lo_s, hi_s = (lo_s, mid) if keeps(mid) else (mid + 1, hi_s)
+    s = lo_s
+    q = np.floor(np.ldexp(v, s))
+    lo, hi = int(q[0]), int(q[-1])
+    T = np.empty(t.size, dtype=np.int64)
+    T[b == 0] = lo
+    T[b == v.size] = hi + 1
+    if inner.any():
+        T[inner] = np.clip(np.round(np.ldexp(t[inner], s)), q[b[inner] - 1] + 1, q[b[inner]]).astype(np.int64)
+    return FixedPoint(s, T, (lo, hi))

@@ -51,7 +51,8 @@ def test_help_lists_options_and_presets():
     for opt in ("--preset", "--dataset", "--data-root", "--thresholds", "--encoding", "--fan-in",
                 "--param", "--estimator", "--init", "--layers", "--width", "--tau", "--epochs",
                 "--steps", "--batch-size", "--lr", "--seed", "--device", "--out", "--resume",
-                "--grad-norms", "--schedule", "--download", "mnist-up5k", "mnist-ecp5", "mnist-difflogic"):
+                "--grad-norms", "--schedule", "--download", "mnist-up5k", "mnist-ecp5", "mnist-difflogic",
+                "--label", "--test", "--test-fraction", "--categorical", "--numeric", "--ignore", "--missing"):
         assert opt in re.sub(r"-\s+", "-", r.output), opt  # click may wrap after a hyphen
 
 
@@ -62,6 +63,9 @@ def test_help_lists_options_and_presets():
     (["--width", "60,45"], "last layer width 45 is not divisible by the number of classes (10)"),
     (["--preset", "nope"], "unknown preset 'nope'"),
     (["--resume"], "--resume: no checkpoint at"),
+    (["--label", "y"], "--label applies to a user's file (--dataset PATH.csv/.npz/.npy), not to the built-in "
+                       "dataset 'digits'"),
+    (["--dataset", "missing.csv"], "missing.csv: no such file"),
 ])
 def test_bad_input_one_line_error_and_no_output(tmp_path, args, msg):
     out = tmp_path / "o"

@@ -133,16 +133,26 @@ def _array_table(path: str, x: np.ndarray, y: np.ndarray, names: Sequence[str] |
                  np.arange(len(x), dtype=np.int64), "row")
 
 
-def _load_npy(path: Path, data: bytes, what: str):
+def _numpy(path: Path, what: str, read):
+    """``read()`` (a NumPy load or an .npz member access), its failures as one-line DatasetErrors."""
     try:
-        return np.load(io.BytesIO(data), allow_pickle=False)
+        return read()
     except ValueError as exc:
         if "allow_pickle" in str(exc):
             raise DatasetError(f"{path}: holds Python objects (a pickle); refusing to unpickle it: save "
                                f"numbers or strings") from None
         raise DatasetError(f"{path}: not a NumPy {what} file ({str(exc).splitlines()[0]})") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, KeyError) as exc:
         raise DatasetError(f"{path}: not a NumPy {what} file ({exc})") from None
+
+
+_MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK\x03\x04"}
+
+
+def _load_npy(path: Path, data: bytes, what: str):
+    if not data.startswith(_MAGIC[what]):  # anything else np.load would try to unpickle
+        raise DatasetError(f"{path}: not a NumPy {what} file (it does not start like one)")
+    return _numpy(path, what, lambda: np.load(io.BytesIO(data), allow_pickle=False))
 
 
 def read_table(path) -> tuple[Table, Table | None, str]:
@@ -174,14 +184,13 @@ def read_table(path) -> tuple[Table, Table | None, str]:
         xk = "x" if "x" in keys else "X" if "X" in keys else None
         if xk is None or "y" not in keys:
             raise DatasetError(f"{p}: expected arrays 'x' (or 'X') and 'y', found {', '.join(sorted(keys)) or 'none'}")
-        names = _array(p, z["feature_names"], "feature_names").tolist() if "feature_names" in keys else None
-        train = _array_table(str(p), _array(p, z[xk], xk), _array(p, z["y"], "y"), names)
-        test = None
         if ("x_test" in keys) != ("y_test" in keys):
             raise DatasetError(f"{p}: has one of x_test/y_test but not the other")
-        if "x_test" in keys:
-            test = _array_table(f"{p} (x_test)", _array(p, z["x_test"], "x_test"),
-                                _array(p, z["y_test"], "y_test"), names)
+        arr = {k: _array(p, _numpy(p, ".npz", lambda k=k: z[k]), k) for k in keys
+               if k in (xk, "y", "x_test", "y_test", "feature_names")}
+    names = arr["feature_names"].tolist() if "feature_names" in arr else None
+    train = _array_table(str(p), arr[xk], arr["y"], names)
+    test = _array_table(f"{p} (x_test)", arr["x_test"], arr["y_test"], names) if "x_test" in arr else None
     return train, test, digest.hexdigest()
 
 
