@@ -7,8 +7,10 @@ pin constraints from Amaranth's own build plan (``Platform.prepare``); board-les
 convert the wrapper to Verilog. Then one ``flows`` plan runs the family's synthesis, place &
 route and packing (``flows/families``; the same steps for every board of a family, so no build
 calls a wrong packer), a hierarchical synthesis gives per-stage figures, and the report, the
-core's RTL, logs and ``config.json`` are written. A design that misses the clock fails with
-advice unless ``allow_timing_fail``.
+core's RTL, logs and ``config.json`` are written into a staging folder that replaces ``out`` only
+when everything is there (``flows.staging``); the report binds the netlist's fingerprint and the
+SHA-256 of the bitstream and RTL. A design that misses the clock fails with advice (after its
+complete report is in place) unless ``allow_timing_fail``.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from pathlib import Path
 
 from lgn_hw.atomic import write_json_atomic, write_text_atomic
 
-from flows.design import core_design
+from flows.design import core_design, file_sha256, fingerprint
 from flows.pnr import FitError, fit_error, plan_pnr, read_pnr_report, strip_clock_constraints
 from flows.report import make_report, write_report
+from flows.staging import check_output, staged
 from flows.synth import module_names, plan_synth, read_result, synthesize
 from flows.tools import ToolError, tool_env, tool_versions
 
@@ -116,6 +119,49 @@ def _timing_advice(rep: dict) -> str:
             f"layers), or --allow-timing-fail to keep the build anyway")
 
 
+def _run(plan, stage, out, design, device, board, sources, config, with_pnr, hierarchy,
+         progress, baud, clock, netlist_path, fp, t0) -> dict:
+    """Run the plan in ``stage`` and write the report there; paths in it name ``out``."""
+    write_text_atomic(stage / "rtl" / f"{design.top}.v", design.verilog)
+    write_json_atomic(stage / "rtl" / f"{design.top}.json", design.sidecar)
+    write_json_atomic(stage / "config.json", config)
+    seconds, pnr, bitstream = {}, None, None
+    bdir = stage / "build"
+    try:
+        res = plan.execute(bdir, progress=progress)
+        seconds.update({k: round(v, 3) for k, v in res.seconds.items()})
+        flat = read_result(bdir, device, "top", keep_hierarchy=False)
+        if with_pnr:
+            pnr = read_pnr_report(bdir / "top.pnr.json")
+            bitstream = Path("build") / device.fam.bitstream("top")
+        hier = None
+        if hierarchy:
+            core_path = find_core_path(module_names(sources))
+            hier = synthesize(sources, "top", device, stage / "hier", keep_hierarchy=True,
+                              core_path=core_path, write_netlists=False, progress=progress)
+            seconds["synth_hierarchical"] = round(hier.seconds, 3)
+    except ToolError as e:
+        tim = bdir / "top.tim"
+        if with_pnr and tim.exists():
+            fit = fit_error(tim.read_text(errors="replace"), device)
+            if fit is not None:
+                raise fit from None
+        raise BuildError(str(e)) from None
+    seconds["total"] = round(time.perf_counter() - t0, 3)
+    bound = {f"rtl/{design.top}.v": file_sha256(stage / "rtl" / f"{design.top}.v")}
+    if bitstream is not None:
+        bound[str(bitstream)] = file_sha256(stage / bitstream)
+    rep = make_report(design=design.summary(), device=device, flat=flat, hier=hier, pnr=pnr,
+                      board=board.name, tools=tool_versions(_tools(device) if with_pnr
+                                                            else ["yosys"]),
+                      seconds=seconds, netlist_path=netlist_path,
+                      clock_mhz=clock if with_pnr else None, fingerprint=fp, files=bound,
+                      extra={"bitstream": str(out / bitstream) if bitstream else None,
+                             "wrapper": f"UART 8N1 at {baud} baud (boards/protocol.py)"})
+    write_report(rep, stage)
+    return rep
+
+
 def build_board(netlist, board, out, *, netlist_path=None, baud: int = 115200,
                 pipeline_every=None, raw_inputs: bool = False, hierarchy: bool = True,
                 progress: bool = False, clock_mhz: float | None = None,
@@ -125,6 +171,7 @@ def build_board(netlist, board, out, *, netlist_path=None, baud: int = 115200,
     t0 = time.perf_counter()
     device = board.dev
     # -- everything that can be checked is checked before a file is written
+    check_output(out)
     clock = build_clock(board, clock_mhz)
     divisor = uart_divisor(board, clock, baud)
     design = core_design(netlist, raw_inputs=raw_inputs, pipeline_every=pipeline_every)
@@ -142,45 +189,16 @@ def build_board(netlist, board, out, *, netlist_path=None, baud: int = 115200,
         plan_pnr(plan, device, freq_mhz=clock, constraints=cname)
 
     out = Path(out)
-    write_text_atomic(out / "rtl" / f"{design.top}.v", design.verilog)
-    write_json_atomic(out / "rtl" / f"{design.top}.json", design.sidecar)
+    fp = fingerprint(netlist)
     config = {"command": "build", "board": board.name, "device": device.name,
               "family": device.family, "clock_mhz": clock, "oscillator_mhz": board.clk_mhz,
               "baud": baud, "uart_divisor": divisor, "netlist": netlist_path,
-              "pipeline_every": pipeline_every, "raw_inputs": raw_inputs,
-              "digest": netlist_digest(netlist).hex(), "protocol": "boards/protocol.py"}
-    write_json_atomic(out / "config.json", config)
-    seconds, pnr, bitstream = {}, None, None
-    bdir = out / "build"
-    try:
-        res = plan.execute(bdir, progress=progress)
-        seconds.update({k: round(v, 3) for k, v in res.seconds.items()})
-        flat = read_result(bdir, device, "top", keep_hierarchy=False)
-        if with_pnr:
-            pnr = read_pnr_report(bdir / "top.pnr.json")
-            bitstream = bdir / device.fam.bitstream("top")
-        hier = None
-        if hierarchy:
-            core_path = find_core_path(module_names(sources))
-            hier = synthesize(sources, "top", device, out / "hier", keep_hierarchy=True,
-                              core_path=core_path, write_netlists=False, progress=progress)
-            seconds["synth_hierarchical"] = round(hier.seconds, 3)
-    except ToolError as e:
-        tim = bdir / "top.tim"
-        if with_pnr and tim.exists():
-            fit = fit_error(tim.read_text(errors="replace"), device)
-            if fit is not None:
-                raise fit from None
-        raise BuildError(str(e)) from None
-    seconds["total"] = round(time.perf_counter() - t0, 3)
-    rep = make_report(design=design.summary(), device=device, flat=flat, hier=hier, pnr=pnr,
-                      board=board.name, tools=tool_versions(_tools(device) if with_pnr
-                                                            else ["yosys"]),
-                      seconds=seconds, netlist_path=netlist_path, clock_mhz=clock if with_pnr
-                      else None,
-                      extra={"bitstream": str(bitstream) if bitstream else None,
-                             "wrapper": f"UART 8N1 at {baud} baud (boards/protocol.py)"})
-    write_report(rep, out)
+              "netlist_fingerprint": fp, "pipeline_every": pipeline_every,
+              "raw_inputs": raw_inputs, "digest": netlist_digest(netlist).hex(),
+              "protocol": "boards/protocol.py"}
+    with staged(out) as stage:       # out stays the old result until everything is written
+        rep = _run(plan, stage, out, design, device, board, sources, config, with_pnr,
+                   hierarchy, progress, baud, clock, netlist_path, fp, t0)
     if with_pnr and not rep["timing"]["meets_constraint"] and not allow_timing_fail:
         raise TimingError(_timing_advice(rep) + f" [report: {out / 'report.md'}]")
     return rep

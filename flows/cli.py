@@ -34,12 +34,14 @@ def cli_errors(*extra):
     from .pnr import FitError
     from .postsim import PostsimError
     from .report import ReportError
+    from .staging import OutputError, sigterm_as_exit
     from .stat import StatError
     from .tools import ToolError
     errors = (DesignError, FamilyError, EquivError, FitError, PostsimError, ReportError,
-              StatError, ToolError, NetlistError, *extra)
+              StatError, ToolError, NetlistError, OutputError, *extra)
     try:
-        yield
+        with sigterm_as_exit():     # SIGTERM cleans up like Ctrl-C: no orphaned tools
+            yield
     except errors as e:
         raise click.ClickException(str(e)) from None
 
@@ -95,15 +97,20 @@ def report_command(path, as_json):
     with cli_errors():
         import json
 
-        from .report import load_report, write_report
+        from .report import load_report, render_markdown, write_report
         rep = load_report(path)
         p = Path(path)
-        paths = write_report(rep, p if p.is_dir() else p.parent)
+        try:
+            paths = write_report(rep, p if p.is_dir() else p.parent)
+        except OSError as e:      # a read-only folder: show it without re-rendering the files
+            paths = None
+            click.echo(f"(not re-rendered: {e.strerror or e})", err=True)
         if as_json:
             click.echo(json.dumps(rep, indent=1))
         else:
-            click.echo(paths["md"].read_text(), nl=False)
-            click.echo(f"\nchart: {paths['png']}")
+            click.echo(render_markdown(rep), nl=False)
+            if paths:
+                click.echo(f"\nchart: {paths['png']}")
 
 
 @click.command("verify")
@@ -122,9 +129,20 @@ def report_command(path, as_json):
 @options.pipeline_every
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help=f"Work directory [default: {DEFAULT_OUT}/verify-<target>].")
+@click.option("--build", "build_dir", type=click.Path(file_okay=False), default=None,
+              help="Instead: check that this existing build/synth folder was made from NETLIST "
+                   "(its fingerprint) and that its bitstream and RTL are unchanged.")
 def verify_command(netlist_path, target, dataset, data_root, n_vectors, formal,
-                   max_formal_gates, self_test, pipeline_every, out):
+                   max_formal_gates, self_test, pipeline_every, out, build_dir):
     """Check the synthesised netlist against Netlist.evaluate (simulation) and the RTL (formal)."""
+    if build_dir is not None:
+        with cli_errors():
+            from .design import load_netlist
+            from .report import check_binding
+            for line in check_binding(build_dir, load_netlist(netlist_path)):
+                click.echo(line)
+            click.echo(f"build {build_dir} matches {netlist_path}")
+        return
     with cli_errors():
         from rtl.vectors import make_vectors
 

@@ -2,7 +2,8 @@
 
 ``core_design(netlist, ...)`` emits the ``LGNCore`` through ``rtl.emit.verilog`` (the same text
 ``lgn-hw rtl`` writes) and keeps the sidecar (ports, latency, surviving gates per layer), which the
-reports use for gates-in-vs-LUTs-out. ``load_netlist`` reads a netlist file with a one-line error.
+reports use for gates-in-vs-LUTs-out. ``load_netlist`` reads a netlist file with a one-line error;
+``fingerprint`` is the digest every report and bitstream is bound to.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CoreDesign", "core_design", "load_netlist", "DesignError"]
+__all__ = ["CoreDesign", "core_design", "load_netlist", "DesignError", "fingerprint",
+           "file_sha256"]
 
 
 class DesignError(Exception):
@@ -46,6 +48,26 @@ class CoreDesign:
                 "latency": s.get("latency"), "pipeline_every": s.get("pipeline_every"),
                 "raw_inputs": s.get("raw_inputs"), "popcount": s.get("popcount"),
                 "offsets": s.get("offsets")}
+
+
+def fingerprint(netlist) -> str:
+    """SHA-256 of the netlist's function (layers, head, encoding; not ``meta``): what reports
+    and bitstreams are bound to, so a build made from another netlist is detected."""
+    import hashlib
+    import json
+    d = netlist.to_dict()
+    d.pop("meta", None)
+    blob = json.dumps(d, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def file_sha256(path) -> str:
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def load_netlist(path):

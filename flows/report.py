@@ -20,7 +20,7 @@ from lgn_hw.atomic import write_bytes_atomic, write_json_atomic, write_text_atom
 from .stat import RESOURCES
 
 __all__ = ["make_report", "write_report", "render_markdown", "render_png", "load_report",
-           "ReportError"]
+           "ReportError", "check_binding"]
 
 FORMAT = "lgn-hw-report"
 
@@ -73,13 +73,16 @@ def _timing(pnr, latency: int, pipelined: bool, clock_mhz: float | None = None) 
 def make_report(*, design: dict, device, flat, hier=None, pnr=None, board: str | None = None,
                 tools: dict | None = None, seconds: dict | None = None,
                 netlist_path: str | None = None, extra: dict | None = None,
-                clock_mhz: float | None = None) -> dict:
+                clock_mhz: float | None = None, fingerprint: str | None = None,
+                files: dict | None = None) -> dict:
     """The report dictionary (see docs/flows.md for every field); ``clock_mhz`` is the clock
     P&R was constrained to (``timing.meets_constraint`` compares Fmax with it)."""
     stages = hier.stages if hier is not None else {}
     rep = {
         "format": FORMAT, "version": 1,
         "netlist": netlist_path,
+        "netlist_fingerprint": fingerprint,   # flows.design.fingerprint of its netlist
+        "files": files or {},                 # path relative to the folder -> SHA-256
         "design": design,
         "target": {"board": board, "device": device.name, "family": device.family,
                    "lut_k": device.lut_k, "capacity": device.capacity,
@@ -111,10 +114,22 @@ def _fmt(v):
     return str(v)
 
 
+def _code(text) -> str:
+    """``text`` as one Markdown code span, whatever it holds (backticks, newlines, pipes)."""
+    text = str(text).encode("unicode_escape").decode("ascii")   # newlines etc. as \n
+    ticks = 1
+    while "`" * ticks in text:
+        ticks += 1
+    fence = "`" * ticks
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def render_markdown(rep: dict) -> str:
     t, d, tm = rep["target"], rep["design"], rep["timing"]
     out = [f"# lgn-hw build report: {t['board'] or t['device']}", ""]
-    out.append(f"Device **{t['device']}** ({t['description']}); netlist `{rep.get('netlist')}`; "
+    out.append(f"Device **{t['device']}** ({t['description']}); netlist "
+               f"{_code(rep.get('netlist'))}; "
                f"{_fmt(d.get('gates_after'))} gates after optimisation "
                f"(of {_fmt(d.get('gates_before'))}), {d.get('classes')} classes, "
                f"{d.get('n_inputs')} input bits.")
@@ -208,17 +223,70 @@ def write_report(rep: dict, out_dir) -> dict:
     return paths
 
 
+#: top-level fields a report must have, with their types (what render_* read)
+_FIELDS = {"target": dict, "design": dict, "resources": dict, "utilisation": dict,
+           "stages": dict, "layers": list, "timing": dict, "tools": dict, "seconds": dict}
+
+
 def load_report(path) -> dict:
+    """A finished report (a folder or its report.json); a missing, malformed, foreign or
+    unfinished one is a one-line ``ReportError``."""
+    from .staging import OutputError, check_complete
     p = Path(path)
     if p.is_dir():
         p = p / "report.json"
+    try:
+        check_complete(p.parent)
+    except OutputError as e:
+        raise ReportError(str(e)) from None
     try:
         rep = json.loads(p.read_text())
     except FileNotFoundError:
         raise ReportError(f"{p}: no report here (run `lgn-hw build` or `lgn-hw synth` first)") \
             from None
-    except json.JSONDecodeError as e:
-        raise ReportError(f"{p}: not valid JSON ({e})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise ReportError(f"{p}: not valid JSON ({str(e).splitlines()[0][:120]})") from None
+    except OSError as e:
+        raise ReportError(f"{p}: cannot read it ({e.strerror or e})") from None
     if not isinstance(rep, dict) or rep.get("format") != FORMAT:
         raise ReportError(f"{p}: not an lgn-hw report")
+    for name, kind in _FIELDS.items():
+        if not isinstance(rep.get(name), kind):
+            raise ReportError(f"{p}: malformed report: {name!r} missing or not a "
+                              f"{kind.__name__}")
+    try:
+        render_markdown(rep)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise ReportError(f"{p}: malformed report ({type(e).__name__}: "
+                          f"{str(e)[:120]})") from None
     return rep
+
+
+def check_binding(folder, netlist) -> list[str]:
+    """Check that the finished result in ``folder`` was made from ``netlist`` and that its
+    bound files (bitstream, RTL) are the ones the report describes; returns what was checked,
+    raises ``ReportError`` naming the first stale or altered piece."""
+    from .design import file_sha256, fingerprint
+    folder = Path(folder)
+    rep = load_report(folder)
+    want = fingerprint(netlist)
+    have = rep.get("netlist_fingerprint")
+    if have is None:
+        raise ReportError(f"{folder}: the report records no netlist fingerprint (made by an "
+                          f"older lgn-hw); rebuild it")
+    if have != want:
+        raise ReportError(f"{folder}: stale: built from another netlist (fingerprint "
+                          f"{str(have)[:12]}..., this netlist's is {want[:12]}...); rebuild it")
+    done = [f"report made from this netlist (fingerprint {want[:12]}...)"]
+    files = rep.get("files")
+    if not isinstance(files, dict) or not files:
+        raise ReportError(f"{folder}: the report binds no files; rebuild it")
+    for rel, digest in files.items():
+        path = folder / str(rel)
+        if ".." in Path(str(rel)).parts or not path.is_file():
+            raise ReportError(f"{folder}: {rel} is missing; rebuild it")
+        if file_sha256(path) != digest:
+            raise ReportError(f"{folder}: {rel} differs from the one the report was made "
+                              f"with; rebuild it")
+        done.append(f"{rel} matches the report (SHA-256 {str(digest)[:12]}...)")
+    return done

@@ -74,6 +74,10 @@ def rtl_command(netlist, out, name, raw_inputs, pipeline_every, popcount, no_opt
         paths = write_all(net, out, name, **kwargs)
     except (EncoderError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:     # unwritable or impossible --out: one line, not a traceback
+        where = exc.filename or out
+        raise click.ClickException(f"--out {out}: cannot write {where} "
+                                   f"({exc.strerror or exc})") from None
     import json
 
     side = json.loads(paths["sidecar"].read_text())

@@ -10,6 +10,8 @@ from flows.equiv import EquivError, check_equivalence, mutate_lut, write_mutant
 from flows.synth import synthesize
 from lgn_hw.netlist import random_netlist
 
+pytestmark = pytest.mark.tools  # runs Yosys / nextpnr / Icarus
+
 
 def test_proof_and_negative_twin(tmp_path):
     net = random_netlist(0, 10, [8, 6], 4, 2)

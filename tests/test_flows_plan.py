@@ -4,6 +4,8 @@ import pytest
 
 from flows.plan import Plan
 
+pytestmark = pytest.mark.tools  # runs Yosys / nextpnr / Icarus
+
 
 def _plan():
     p = Plan("t")

@@ -8,6 +8,8 @@ from flows.devices import resolve_target
 from flows.pnr import fit_error, plan_pnr, read_pnr_report
 from flows.synth import plan_synth
 
+pytestmark = pytest.mark.tools  # runs Yosys / nextpnr / Icarus
+
 VERILOG = """
 module top(input clk, input [7:0] a, output reg [3:0] q);
   always @(posedge clk) q <= q + (a[0] ^ a[3] & a[5]) + a[7];

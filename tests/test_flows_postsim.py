@@ -12,6 +12,8 @@ from flows.synth import synthesize
 from lgn_hw.netlist import random_netlist
 from rtl.vectors import make_vectors, random_inputs
 
+pytestmark = pytest.mark.tools  # runs Yosys / nextpnr / Icarus
+
 
 @pytest.mark.parametrize("target,every", [("ice40", None), ("ice40", 1), ("ice40", "head"), ("xc7", None),
                                           ("lut4", None)])

@@ -1,4 +1,5 @@
-"""flows.report: JSON/Markdown/PNG from real synthesis results; load errors."""
+"""flows.report: JSON/Markdown/PNG from real synthesis results; load errors; escaping; cores of
+constants and empty groups."""
 
 import pytest
 
@@ -11,6 +12,8 @@ from flows.devices import resolve_target
 from flows.report import ReportError, load_report, make_report, write_report
 from flows.synth import synthesize
 from lgn_hw.netlist import random_netlist
+
+pytestmark = pytest.mark.tools  # runs Yosys / nextpnr / Icarus
 
 
 def test_report_files(tmp_path):
@@ -38,3 +41,40 @@ def test_load_errors(tmp_path):
     (tmp_path / "report.json").write_text("{}")
     with pytest.raises(ReportError, match="not an lgn-hw report"):
         load_report(tmp_path)
+
+
+def test_markdown_escapes_the_netlist_path(tmp_path):
+    from flows.report import _code, render_markdown
+
+    net = random_netlist(2, 16, [20, 12], 4, 3)
+    d = core_design(net)
+    flat = synthesize(d.sources, d.top, resolve_target("lut4"), tmp_path / "f")
+    path = "runs/a`b |c\n# injected heading"
+    rep = make_report(design=d.summary(), device=resolve_target("lut4"), flat=flat,
+                      netlist_path=path)
+    md = render_markdown(rep)
+    assert "\n# injected heading" not in md
+    assert _code(path) in md and _code(path).startswith("``") and "\\n" in _code(path)
+
+
+@pytest.mark.parametrize("kind", ["constants", "empty group"])
+def test_constant_core_and_empty_group_synthesise_and_report(tmp_path, kind):
+    from click.testing import CliRunner
+
+    from lgn_hw.cli import main
+    from lgn_hw.netlist import Netlist
+
+    d = random_netlist(0, 8, [6], 2, 3).to_dict()
+    if kind == "constants":
+        for layer in d["layers"]:
+            layer["tables"] = ["0"] * len(layer["tables"])
+    else:
+        d["head"]["groups"][1] = []
+    path = Netlist.from_dict(d).save(tmp_path / "n.json")
+    r = CliRunner().invoke(main, ["synth", str(path), "--target", "ice40", "--out",
+                                  str(tmp_path / "s")])
+    assert r.exit_code == 0, r.output
+    rep = load_report(tmp_path / "s")
+    assert rep["resources"]["lut"] >= 0 and "None LUTs" not in r.output
+    if kind == "constants":
+        assert rep["resources"]["lut"] == 0

@@ -56,3 +56,23 @@ def test_parse_text_stat():
         2   $scopeinfo
 """
     assert parse_text_stat(log) == Counter({"SB_LUT4": 20, "SB_DFFSR": 4, "SB_CARRY": 3})
+
+
+def test_table_without_hardware_cells_is_zero_not_an_error():
+    """A core of constants synthesises to a module whose stat table lists only $scopeinfo."""
+    log = """
+6. Printing statistics.
+
+=== lgn_core ===
+
+        3 wires
+        3 ports
+        2 cells
+        2   $scopeinfo
+"""
+    assert parse_text_stat(log) == Counter()
+    import pytest
+
+    from flows.stat import StatError
+    with pytest.raises(StatError, match="no 'stat' report"):
+        parse_text_stat("no statistics here")

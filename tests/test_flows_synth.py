@@ -12,6 +12,8 @@ from flows.stat import parse_text_stat
 from flows.synth import stage_modules, synth_script, synthesize
 from lgn_hw.netlist import random_netlist
 
+pytestmark = pytest.mark.tools  # runs Yosys / nextpnr / Icarus
+
 
 def test_script_is_deterministic_and_keeps_stages():
     dev = resolve_target("ice40")

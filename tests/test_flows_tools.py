@@ -4,6 +4,8 @@ import pytest
 
 from flows.tools import ToolError, find_tool, run_tool, tool_env, tool_version
 
+pytestmark = pytest.mark.tools  # runs Yosys / nextpnr / Icarus
+
 
 def test_missing_tool_names_the_package(monkeypatch):
     monkeypatch.setenv("NEXTPNR_ECP5", "definitely-not-a-tool-xyz")

@@ -1,0 +1,183 @@
+"""Output folders that are always whole: build into a staging folder, swap it in at the end.
+
+``staged(out)`` (a context manager) checks that ``out`` can be written, creates a fresh hidden
+sibling ``.<name>.staging-<pid>-<random>`` holding an ``INCOMPLETE`` marker, and yields it; the
+flow writes everything there. On success the marker goes and the folder is swapped in for
+``out`` in one ``renameat2(RENAME_EXCHANGE)`` (Linux; elsewhere two renames), and the old result
+is deleted. On any failure or interrupt ``out`` is untouched: the staging folder becomes
+``<out>.failed`` (marker kept, so every reader refuses it; its logs are there to read). A folder
+killed mid-build (SIGKILL) stays a hidden, marked staging folder that the next run for the same
+``out`` removes. So ``out`` is always the complete old result or the complete new one.
+
+``out`` may only replace an empty folder, an earlier lgn-hw result (a ``config.json`` with a
+``command``) or a folder of ``*.log`` files only: a build never deletes a folder it did not make. ``check_complete`` is what
+readers call; ``sigterm_as_exit`` turns SIGTERM into an exception so the same clean-up runs
+(and ``flows.tools.run_tool`` kills the running tool's process group) before the process dies of
+the signal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import secrets
+import shutil
+import signal
+from pathlib import Path
+
+__all__ = ["staged", "OutputError", "check_complete", "check_output", "sigterm_as_exit",
+           "MARKER"]
+
+MARKER = "INCOMPLETE"
+_STAGING = ".staging-"
+
+
+class OutputError(Exception):
+    """The output folder cannot be used, or a folder is an incomplete result (one line)."""
+
+
+def check_complete(folder) -> Path:
+    """``folder``, unless it is an unfinished or failed lgn-hw result (``OutputError``)."""
+    folder = Path(folder)
+    if (folder / MARKER).exists() or _STAGING in folder.name:
+        raise OutputError(f"{folder}: an incomplete or failed build (interrupted, or it "
+                          f"failed); rebuild it")
+    return folder
+
+
+def _ours(folder: Path) -> bool:
+    """An earlier lgn-hw result, or a folder holding only logs of earlier attempts (what
+    bench/frontier.py leaves after a build that did not fit)."""
+    if all(p.is_file() and p.suffix == ".log" for p in folder.iterdir()):
+        return True
+    try:
+        cfg = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(cfg, dict) and isinstance(cfg.get("command"), str)
+
+
+def check_output(out) -> Path:
+    """``out`` as a Path if a result can be written there, else ``OutputError`` (one line)."""
+    out = Path(out)
+    _check_target(out)
+    return out
+
+
+def _check_target(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not _ours(out) and not (out / MARKER).exists():
+        raise OutputError(f"--out {out}: a non-empty folder that is not an lgn-hw result; "
+                          f"choose an empty or new folder (nothing was written)")
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"--out {out}: cannot create {parent} ({e.strerror or e})") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"--out {out}: {parent} is not writable (nothing was written)")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale(out: Path) -> None:
+    """Staging folders of runs for ``out`` whose process is gone (killed with SIGKILL)."""
+    prefix = f".{out.name}{_STAGING}"
+    for p in out.parent.glob(prefix + "*"):
+        try:
+            pid = int(p.name[len(prefix):].split("-")[0])
+        except ValueError:
+            continue
+        if not _alive(pid):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux ``renameat2``); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    rc = fn(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE)
+    return rc == 0
+
+
+def _swap_in(stage: Path, out: Path) -> None:
+    (stage / MARKER).unlink()
+    if not out.exists():
+        os.rename(stage, out)
+        return
+    if _exchange(stage, out):
+        shutil.rmtree(stage, ignore_errors=True)     # stage now holds the old result
+        return
+    old = out.parent / f".{out.name}.old-{os.getpid()}-{secrets.token_hex(3)}"
+    os.rename(out, old)
+    os.rename(stage, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged(out):
+    """Yield a fresh staging folder for ``out``; swap it in when the block completes."""
+    out = Path(out)
+    _check_target(out)
+    _remove_stale(out)
+    stage = out.parent / f".{out.name}{_STAGING}{os.getpid()}-{secrets.token_hex(3)}"
+    try:
+        stage.mkdir()
+        (stage / MARKER).write_text(f"lgn-hw output in progress (pid {os.getpid()})\n")
+    except OSError as e:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise OutputError(f"--out {out}: cannot write next to it ({e.strerror or e})") from None
+    try:
+        yield stage
+    except BaseException as e:
+        failed = out.parent / f"{out.name}.failed"
+        try:
+            shutil.rmtree(failed, ignore_errors=True)
+            os.rename(stage, failed)
+        except OSError:
+            shutil.rmtree(stage, ignore_errors=True)
+        else:   # messages name the logs where they now are
+            if e.args and isinstance(e.args[0], str) and str(stage) in e.args[0]:
+                e.args = (e.args[0].replace(str(stage), str(failed)), *e.args[1:])
+        raise
+    _swap_in(stage, out)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (raised by ``sigterm_as_exit``'s handler)."""
+
+
+@contextlib.contextmanager
+def sigterm_as_exit():
+    """While active, SIGTERM raises ``Terminated``, so staging and tool clean-up run as for
+    Ctrl-C; then the process dies of SIGTERM after all (its parent sees -15, as without us)."""
+    def handler(signum, frame):
+        raise Terminated()
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:          # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    except Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise SystemExit(128 + signal.SIGTERM) from None   # if SIGTERM is blocked
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,161 @@
+"""flows.staging: an output folder is the complete old result or the complete new one; anything
+else (failed, interrupted, killed) is refused by every reader. Also the checks a flow makes
+before writing (unwritable or foreign --out) and the build-to-netlist binding."""
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("amaranth")  # hardware tests skip where amaranth is absent (GPU machines)
+from click.testing import CliRunner
+
+from flows.report import ReportError, check_binding, load_report
+from flows.staging import MARKER, OutputError, check_complete, check_output, staged
+from lgn_hw.cli import main
+from lgn_hw.netlist import random_netlist
+
+
+def _result(folder, tag):
+    (folder / "config.json").write_text(json.dumps({"command": "synth", "tag": tag}))
+    (folder / "data.txt").write_text(tag)
+
+
+def test_swap_replaces_only_at_the_end(tmp_path):
+    out = tmp_path / "out"
+    with staged(out) as s:
+        _result(s, "old")
+        assert not out.exists() and (s / MARKER).exists()
+    assert (out / "data.txt").read_text() == "old" and not (out / MARKER).exists()
+    with staged(out) as s:
+        _result(s, "new")
+        assert (out / "data.txt").read_text() == "old"     # untouched until the swap
+    assert (out / "data.txt").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging or old folder left
+
+
+def test_failure_keeps_old_result_and_marks_the_failed_one(tmp_path):
+    out = tmp_path / "out"
+    with staged(out) as s:
+        _result(s, "old")
+    with pytest.raises(RuntimeError, match=str(tmp_path / "out.failed")):
+        with staged(out) as s:
+            _result(s, "new")
+            raise RuntimeError(f"tool failed [log: {s / 'x.log'}]")
+    assert (out / "data.txt").read_text() == "old"
+    failed = tmp_path / "out.failed"
+    assert (failed / "data.txt").read_text() == "new"
+    with pytest.raises(OutputError, match="incomplete or failed build"):
+        check_complete(failed)
+    with pytest.raises(ReportError, match="incomplete or failed build"):
+        load_report(failed)
+
+
+def test_killed_staging_is_refused_and_cleaned_by_the_next_run(tmp_path):
+    out = tmp_path / "out"
+    dead = tmp_path / ".out.staging-999999999-abc"     # a pid that cannot exist
+    dead.mkdir()
+    (dead / MARKER).write_text("x")
+    (dead / "report.json").write_text("{}")
+    with pytest.raises(ReportError, match="incomplete"):
+        load_report(dead)
+    with staged(out) as s:
+        _result(s, "new")
+    assert not dead.exists()
+
+
+def test_foreign_and_unwritable_outputs_are_refused(tmp_path):
+    mine = tmp_path / "home"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    with pytest.raises(OutputError, match="not an lgn-hw result"):
+        check_output(mine)
+    with pytest.raises(OutputError, match="not a folder"):
+        check_output(mine / "thesis.tex")
+    if os.geteuid() != 0:    # root writes anywhere; the refusal is checked via the CLI below
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        with pytest.raises(OutputError, match="not writable"):
+            check_output(ro / "x")
+    assert (mine / "thesis.tex").read_text() == "precious"
+    logs = tmp_path / "logs"          # logs of an earlier failed attempt may be replaced
+    logs.mkdir()
+    (logs / "build.log").write_text("did not fit")
+    assert check_output(logs) == logs
+
+
+def _netlist(tmp_path, seed=0):
+    return random_netlist(seed, 16, [12, 9], 4, 3).save(tmp_path / f"n{seed}.json")
+
+
+def test_unwritable_out_is_one_line_for_rtl_and_synth(tmp_path):
+    net = _netlist(tmp_path)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for args in (["rtl", str(net), "--out", str(blocker / "sub")],
+                 ["synth", str(net), "--out", str(blocker / "sub")]):
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 1 and "Traceback" not in r.output, r.output
+        errors = [ln for ln in r.output.splitlines() if ln.startswith("Error:")]
+        assert len(errors) == 1 and errors[0].startswith("Error: --out ")
+        assert r.output.strip().splitlines()[-1] == errors[0]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("{", "not valid JSON"),
+    ('{"format": "lgn-hw-report"}', "malformed report: 'target' missing"),
+    ('{"format": "lgn-hw-report", "target": {}, "design": {}, "resources": {}, '
+     '"utilisation": {}, "stages": {}, "layers": [], "timing": {}, "tools": {}, '
+     '"seconds": {}}', r"malformed report \(KeyError"),
+    ("[" * 100000 + "]" * 100000, "not valid JSON"),
+])
+def test_malformed_report_json_is_one_line(tmp_path, text, message):
+    (tmp_path / "report.json").write_text(text)
+    r = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1 and message.split("\\")[0] in r.output \
+        or pytest.fail(r.output)
+
+
+@pytest.mark.tools
+def test_synth_binds_and_verify_build_catches_stale_and_altered(tmp_path):
+    a, b = _netlist(tmp_path, 0), _netlist(tmp_path, 1)
+    out = tmp_path / "s"
+    r = CliRunner().invoke(main, ["synth", str(a), "--target", "lut4", "--out", str(out),
+                                  "--no-hierarchy"])
+    assert r.exit_code == 0, r.output
+    assert "LUTs" in r.output and "None LUTs" not in r.output     # no per-layer figures
+    r = CliRunner().invoke(main, ["verify", "--netlist", str(a), "--build", str(out)])
+    assert r.exit_code == 0 and "matches" in r.output, r.output
+    r = CliRunner().invoke(main, ["verify", "--netlist", str(b), "--build", str(out)])
+    assert r.exit_code == 1 and "stale: built from another netlist" in r.output
+    (out / "lgn_core.v").write_text("// edited\n")
+    with pytest.raises(ReportError, match="lgn_core.v differs"):
+        from flows.design import load_netlist
+        check_binding(out, load_netlist(a))
+
+
+def test_sigterm_cleans_up_then_dies_of_sigterm(tmp_path):
+    """SIGTERM during a staged write: the staging folder is cleaned up, then the process dies
+    of SIGTERM (its parent sees -15, what bench/frontier.py's time limit relies on)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        from flows.staging import staged, sigterm_as_exit
+        with sigterm_as_exit():
+            with staged({str(tmp_path / "out")!r}) as s:
+                (s / "x").write_text("partial")
+                os.kill(os.getpid(), signal.SIGTERM)
+                signal.pause()
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert proc.returncode == -signal.SIGTERM, proc.stderr.decode()
+    assert not (tmp_path / "out").exists()
+    assert (tmp_path / "out.failed" / MARKER).exists()
