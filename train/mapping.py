@@ -66,7 +66,7 @@ class MappedIWPLayer(IWPLayer):
     def hard_idx(self) -> torch.Tensor:
         """int64[G, n]: the chosen (argmax) input of every gate input."""
         with torch.no_grad():
-            return self.map_w.argmax(dim=1).view(self.out_dim, self.fan_in)
+            return self.map_w.max(dim=1).indices.view(self.out_dim, self.fan_in)
 
     def sync_idx(self) -> None:
         """Make ``idx`` (what the base layer and its kernels read) the current choice."""
@@ -80,7 +80,7 @@ class MappedIWPLayer(IWPLayer):
         if not self.training:
             self.sync_idx()
             return super().forward(x)
-        sel = self.map_w.detach().argmax(dim=1)
+        sel = self.map_w.detach().max(dim=1).indices  # (faster than argmax on the CPU)
         xin = MapSelect.apply(x, self.map_w, sel)
         coef = self.coefficients(hard=False).to(x.dtype)
         if self.straight_through:
@@ -96,7 +96,7 @@ class MappedIWPLayer(IWPLayer):
         if not self.training:
             self.sync_idx()
             return super().reference_forward(x)
-        xin = MapSelect.apply(x, self.map_w, self.map_w.detach().argmax(dim=1))
+        xin = MapSelect.apply(x, self.map_w, self.map_w.detach().max(dim=1).indices)
         return F.multilinear_reference(xin, self.flat_idx, self.coefficients(hard=False).to(x.dtype))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
