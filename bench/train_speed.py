@@ -1,6 +1,9 @@
 """Training-speed benchmark: samples/s of full training steps (forward, backward, Adam) on
 784 -> L x G -> GroupSum(10), batch 128, random input bits, for lgn-hw's layers and, where it can
-be imported, the TorchLogix peer (with torch.compile), side by side.
+be imported, the TorchLogix peer (with torch.compile), side by side. ``lgn-lut6`` is the
+mnist-lut6 shape (6 x 2000 fan-in-6 gates, learned connections, 4 candidates) with the candidate
+mix fused into the C kernel; ``lgn-lut6-torchmix`` the same network with the mix in torch
+(``LGN_HW_NO_FUSED_MIX=1``: the fused gate kernel over torch-mixed inputs).
 
 Each measurement runs in a fresh subprocess (so the first step includes building/compiling the
 kernels from an empty cache, and peak RSS is per contender). Contenders are alternated
@@ -26,8 +29,10 @@ import click
 ROOT = Path(__file__).resolve().parents[1]
 N_IN, CLASSES, BATCH = 784, 10, 128
 
-#: name -> (implementation, param, fan-in, layers, width)
+#: name -> (implementation, param, fan-in, layers, width); "lgn-learned*": learned connections
 CONTENDERS = {
+    "lgn-lut6": ("lgn-learned", "iwp", 6, 6, 2000),
+    "lgn-lut6-torchmix": ("lgn-learned-torchmix", "iwp", 6, 6, 2000),
     "lgn-iwp2": ("lgn", "iwp", 2, 6, 8000),
     "lgn-original": ("lgn", "original", 2, 6, 8000),
     "lgn-iwp6": ("lgn", "iwp", 6, 6, 2000),
@@ -38,10 +43,15 @@ CONTENDERS = {
 }
 
 
-def _lgn_model(param, fan_in, layers, width):
+LUT6_CANDIDATES = 4  # the mnist-lut6 preset's
+
+
+def _lgn_model(param, fan_in, layers, width, learned=False):
     from train.model import LogicNet
 
-    return LogicNet(N_IN, [width] * layers, [fan_in] * layers, CLASSES, param=param, tau=10.0), False
+    extra = dict(connections="learned", candidates=LUT6_CANDIDATES) if learned else {}
+    return LogicNet(N_IN, [width] * layers, [fan_in] * layers, CLASSES, param=param, tau=10.0,
+                    **extra), False
 
 
 def _tlx_model(param, fan_in, layers, width, peer):
@@ -75,7 +85,7 @@ def worker(name: str, steps: int, peer: str | None) -> dict:
     if impl == "tlx":
         model, _ = _tlx_model(param, fan_in, layers, width, peer)
     else:
-        model, _ = _lgn_model(param, fan_in, layers, width)
+        model, _ = _lgn_model(param, fan_in, layers, width, learned=impl.startswith("lgn-learned"))
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
     g = torch.Generator().manual_seed(0)
@@ -113,6 +123,8 @@ def run_one(name: str, steps: int, peer: str | None, threads: int | None) -> dic
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     if CONTENDERS[name][0] == "lgn-ref":
         env["LGN_HW_NO_CEXT"] = "1"
+    if CONTENDERS[name][0] == "lgn-learned-torchmix":
+        env["LGN_HW_NO_FUSED_MIX"] = "1"
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as python -m train does; same for every contender
@@ -158,8 +170,46 @@ def kernel_times(repeats: int = 15) -> list:
     return rows
 
 
+def mix_ab(rounds: int = 5, steps: int = 3) -> dict:
+    """A B A B in one process, one thread: one learned-connection layer of the mnist-lut6 shape
+    (2000 gates, fan-in 6, 4 candidates, batch 128), forward + backward with dL/dx, fused mix vs
+    torch mix; process CPU ms per step, per round."""
+    import torch
+
+    from train.connections import LearnedConnectionsIWPLayer
+
+    torch.set_num_threads(1)
+    lay = LearnedConnectionsIWPLayer(2000, 2000, 6, seed=[0, 1], candidates=LUT6_CANDIDATES).train()
+    x = torch.rand(2000, BATCH, requires_grad=True)
+
+    def step():
+        lay.zero_grad()
+        x.grad = None
+        lay(x).square().sum().backward()
+
+    res = {"fused": [], "torch": []}
+    old = os.environ.get("LGN_HW_NO_FUSED_MIX")
+    try:
+        for _ in range(rounds):
+            for name, flag in (("fused", "0"), ("torch", "1")):
+                os.environ["LGN_HW_NO_FUSED_MIX"] = flag
+                step()
+                t0 = time.process_time()
+                for _ in range(steps):
+                    step()
+                res[name].append(1e3 * (time.process_time() - t0) / steps)
+    finally:
+        if old is None:
+            os.environ.pop("LGN_HW_NO_FUSED_MIX", None)
+        else:
+            os.environ["LGN_HW_NO_FUSED_MIX"] = old
+    return res
+
+
 @click.command()
 @click.option("--kernels", is_flag=True, help="Only time the fused CPU kernel per layer (one thread).")
+@click.option("--mix-ab", is_flag=True,
+              help="Only compare one learned-connection layer, fused vs torch mix (A B A B, CPU ms).")
 @click.option("--rounds", default=3, show_default=True, help="A B A B rounds (median reported).")
 @click.option("--steps", default=20, show_default=True, help="Timed steps per measurement.")
 @click.option("--only", help="Comma-separated contender names (default: all).")
@@ -168,7 +218,14 @@ def kernel_times(repeats: int = 15) -> list:
 @click.option("--threads", type=int, help="OMP_NUM_THREADS for the workers (default: all cores).")
 @click.option("--json-out", type=click.Path(dir_okay=False), help="Also write the results as JSON.")
 @click.option("--worker", hidden=True)
-def main(kernels, rounds, steps, only, peer, threads, json_out, worker):
+def main(kernels, mix_ab, rounds, steps, only, peer, threads, json_out, worker):
+    if mix_ab:
+        res = mix_ab_fn()
+        for k, v in res.items():
+            click.echo(f"{k} mix: median {statistics.median(v):.1f} CPU ms per layer step, rounds "
+                       + " / ".join(f"{t:.1f}" for t in v))
+        click.echo(f"torch / fused: {statistics.median(res['torch']) / statistics.median(res['fused']):.2f}x")
+        return
     if kernels:
         for r in kernel_times():
             click.echo(f"fan-in {r['fan_in']}, {r['gates']} gates, batch {BATCH}, 1 thread: forward "
@@ -219,7 +276,7 @@ def main(kernels, rounds, steps, only, peer, threads, json_out, worker):
                f"{'1st step s':>10} {'peak RSS MB':>11} {'params MB':>9} thr  runs")
     for row in rows:
         impl, param, f, L, W = impl_of[row["name"]]
-        model = f"{param} n={f} {L}x{W}"
+        model = f"{param} n={f} {L}x{W}" + (" learned C=4" if impl.startswith("lgn-learned") else "")
         if "error" in row:
             click.echo(f"{row['name']:<14} {model:<24} error: {row['error']}")
             continue
@@ -239,6 +296,7 @@ def main(kernels, rounds, steps, only, peer, threads, json_out, worker):
 
 
 worker_fn = worker
+mix_ab_fn = mix_ab
 
 if __name__ == "__main__":
     main()

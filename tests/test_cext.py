@@ -86,3 +86,83 @@ def test_rejects_unsupported_dtype():
     x, idx, c, _ = _case(2, 4, torch.float64)
     with pytest.raises(TypeError, match="float32/float64"):
         cext.forward(x.half(), idx, c.half())
+
+
+# ---- learned connections: the candidate mix fused into the kernel (cext.mixed_multilinear) ----
+
+def _mixed_case(n, C, B, dtype, G=13, D=21, seed=0):
+    g = torch.Generator().manual_seed(seed * 1000 + n * 100 + C * 10 + B)
+    x = torch.rand(D, B, dtype=dtype, generator=g)
+    cand = torch.randint(0, D, (G, n, C), generator=g).to(torch.int32)
+    w = torch.softmax(torch.randn(G, n, C, dtype=dtype, generator=g) * 2, 2)
+    c = torch.rand(G, 1 << n, dtype=dtype, generator=g)
+    dy = torch.randn(G, B, dtype=dtype, generator=g)
+    return x, cand, w, c, dy
+
+
+def _mixed_reference(x, cand, w, c):
+    G, n, C = cand.shape
+    xin = (w.unsqueeze(-1) * x[cand.long().reshape(-1)].view(G, n, C, x.shape[1])).sum(2)
+    return F.multilinear_reference(xin.reshape(G * n, -1), torch.arange(G * n).view(G, n), c)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 3e-5)])
+@pytest.mark.parametrize("n,C", [(1, 1), (2, 3), (4, 4), (6, 4), (6, 16), (5, 7)])
+def test_mixed_equals_reference_with_gradients(n, C, dtype, tol, threads):
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for B in (1, 16, 37):
+            x, cand, w, c, dy = _mixed_case(n, C, B, dtype)
+            args = [t.clone().requires_grad_(True) for t in (x, w, c)]
+            y = cext.mixed_multilinear(args[0], cand, args[1], args[2])
+            got = torch.autograd.grad(y, args, dy)
+            ref_args = [t.clone().requires_grad_(True) for t in (x, w, c)]
+            yr = _mixed_reference(ref_args[0], cand, ref_args[1], ref_args[2])
+            want = torch.autograd.grad(yr, ref_args, dy)
+            scale = max(1.0, B / 16) * C
+            torch.testing.assert_close(y, yr, atol=tol, rtol=tol)
+            for a, b in zip(got, want):
+                torch.testing.assert_close(a, b, atol=tol * scale * 4, rtol=tol)
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_mixed_no_input_gradient_and_gradcheck():
+    x, cand, w, c, dy = _mixed_case(3, 4, 9, torch.float64, G=4, D=6)
+    wg, cg = w.clone().requires_grad_(True), c.clone().requires_grad_(True)
+    y = cext.mixed_multilinear(x, cand, wg, cg)  # x needs no grad: the kernel skips dx
+    got = torch.autograd.grad(y, (wg, cg), dy)
+    wr, cr = w.clone().requires_grad_(True), c.clone().requires_grad_(True)
+    want = torch.autograd.grad(_mixed_reference(x, cand, wr, cr), (wr, cr), dy)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b)
+    torch.autograd.gradcheck(lambda a, b, d: cext.mixed_multilinear(a, cand, b, d),
+                             (x.clone().requires_grad_(True), w.clone().requires_grad_(True),
+                              c.clone().requires_grad_(True)))
+
+
+def test_mixed_repeated_candidates_accumulate_and_wrong_mix_is_caught():
+    x, cand, w, c, dy = _mixed_case(2, 3, 20, torch.float64, G=3, D=2)  # 2 rows: many repeats
+    xg = x.clone().requires_grad_(True)
+    gx, = torch.autograd.grad(cext.mixed_multilinear(xg, cand, w, c), xg, dy)
+    xr = x.clone().requires_grad_(True)
+    rx, = torch.autograd.grad(_mixed_reference(xr, cand, w, c), xr, dy)
+    torch.testing.assert_close(gx, rx)
+    # negative twin: the same kernel with one candidate's weight moved is a different function
+    w2 = w.clone()
+    w2[0, 0] = w2[0, 0].flip(0)
+    assert not torch.allclose(cext.mixed_forward(x, cand, w2, c), _mixed_reference(x, cand, w, c))
+
+
+def test_mixed_rejects_bad_arguments():
+    x, cand, w, c, _ = _mixed_case(2, 3, 4, torch.float64)
+    with pytest.raises(TypeError, match="contiguous int32"):
+        cext.mixed_multilinear(x, cand.long(), w, c)
+    with pytest.raises(ValueError, match="mixed layer shapes"):
+        cext.mixed_multilinear(x, cand, w[:, :1], c)
+    big = torch.zeros(2, 2, cext.max_candidates() + 1, dtype=torch.int32)
+    with pytest.raises(ValueError, match="supports 1..16 candidates"):
+        cext.mixed_multilinear(x, big, torch.zeros(big.shape, dtype=x.dtype),
+                               torch.zeros(2, 4, dtype=x.dtype))

@@ -151,3 +151,49 @@ def test_learned_beats_random_at_equal_gates_on_digits():
         ins.train_run(model, data, steps=1000, lr=0.02, eval_every=500, progress=False)
         acc[conn] = ins.accuracy(model, data.bits_test, data.y_test, hard=True)
     assert acc["learned"] > acc["random"] + 0.03, acc
+
+
+@pytest.mark.parametrize("ste", [False, True])
+def test_fused_mix_equals_torch_mix_with_gradients(monkeypatch, ste):
+    """The CPU training forward with the candidate mix fused into the C kernel equals the torch
+    mix (LGN_HW_NO_FUSED_MIX=1) in float64, values and every gradient, soft and straight-through."""
+    from train import cext
+
+    if not cext.available(torch.float64):
+        pytest.skip("no C compiler: fused kernel not built")
+    lay = layer(in_dim=30, out_dim=17, n=6, C=4).train()
+    lay.straight_through = ste
+    x = torch.rand(30, 37, dtype=torch.float64, requires_grad=True)
+    results = []
+    for torch_mix in ("0", "1"):
+        monkeypatch.setenv("LGN_HW_NO_FUSED_MIX", torch_mix)
+        lay.zero_grad()
+        x.grad = None
+        calls = []
+        real = cext.mixed_multilinear
+        monkeypatch.setattr(cext, "mixed_multilinear", lambda *a: calls.append(1) or real(*a))
+        y = lay(x)
+        (y * torch.linspace(-1, 1, 37, dtype=torch.float64)).square().sum().backward()
+        results.append((y.detach(), lay.conn.grad.clone(), lay.theta.grad.clone(), x.grad.clone()))
+        assert bool(calls) == (torch_mix == "0")
+        monkeypatch.setattr(cext, "mixed_multilinear", real)
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, atol=1e-11, rtol=1e-11)
+    assert results[0][1].abs().sum() > 0
+
+
+def test_eval_sync_rewrites_idx_only_when_the_choice_changes():
+    lay = layer().eval()
+    x = torch.randint(0, 2, (12, 8)).double()
+    lay(x)
+    version = lay.idx32._version
+    lay(x)
+    with torch.no_grad():
+        lay.conn.add_(1e-6)  # no choice changes
+    lay(x)
+    assert lay.idx32._version == version
+    with torch.no_grad():
+        lay.conn[1, 2, :] = 0.0
+        lay.conn[1, 2, 3] = 5.0
+    lay(x)
+    assert lay.idx32._version > version and int(lay.idx[1, 2]) == int(lay.candidates[1, 2, 3])

@@ -1,5 +1,6 @@
-"""bench/kernels.py: the --dry-run mode (everything except the CUDA launches), its failure on a
-correctness mismatch, argument errors, and the table/roofline arithmetic."""
+"""bench/kernels.py: the --dry-run mode (the checks run the kernels' own source on the CPU through
+the real launch code; no timings), its failure on a correctness mismatch, argument errors, and the
+table/roofline arithmetic."""
 from __future__ import annotations
 
 import importlib.util
@@ -17,7 +18,8 @@ _spec = importlib.util.spec_from_file_location("bench_kernels", _PATH)
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
-SMALL = ["--dry-run", "--check-shapes", "13,11,37", "--batches", "64,256", "--gates", "4096"]
+SMALL = ["--dry-run", "--check-shapes", "13,11,37", "--check-scratch-kib", "1", "--batches",
+         "64,256", "--gates", "4096", "--no-resources"]
 
 
 def test_dry_run_checks_every_configuration_and_writes_results(tmp_path):
@@ -25,27 +27,28 @@ def test_dry_run_checks_every_configuration_and_writes_results(tmp_path):
     assert res.exit_code == 0, res.output
     data = json.loads((tmp_path / "kernels.json").read_text())
     assert data["mode"] == "dry-run" and data["copy_bandwidth_Bps"] is None
-    assert len(data["checks"]) == 26
+    assert len(data["checks"]) == 39  # (6 fan-ins x 2 estimators + original) x 3 modes
     for row in data["checks"]:
         assert row["y"] <= bench.TOL["y"] and row["gx"] <= bench.TOL["gx"]
-        assert ("gparams" in row) == (not row["config"].endswith("hard"))
+        assert ("gparams" in row) == ("gparams_first" in row) == (not row["config"].endswith("hard"))
+        assert row["ranges"] >= 2  # the 1 KiB scratch bound splits the batch
     assert len(data["rows"]) == 4 * 2
     assert all(r["fwd_ms"] is None and r["speedup"] is None for r in data["rows"])
     md = (tmp_path / "kernels.md").read_text()
     assert "| iwp n=6 sin | 256 |" in md and "no timings in a dry run" in md
-    assert "worst relative errors" in res.output
+    assert "worst relative errors" in res.output and "skipped: no GPU" in res.output
 
 
 def test_a_mismatch_fails_loudly(tmp_path, monkeypatch):
-    real = bench.run_host
+    real = bench.run_emulated
 
-    def off_by_a_little(case, param, n, est, hard):
-        out = real(case, param, n, est, hard)
+    def off_by_a_little(case, param, n, est, mode):
+        out = real(case, param, n, est, mode)
         if param == "iwp" and n == 5:
             out["gx"] = out["gx"] * (1 + 1e-3)
         return out
 
-    monkeypatch.setattr(bench, "run_host", off_by_a_little)
+    monkeypatch.setattr(bench, "run_emulated", off_by_a_little)
     res = CliRunner().invoke(bench.main, [*SMALL, "--out", str(tmp_path)])
     assert res.exit_code == 1
     assert "correctness mismatches" in res.output and "iwp n=5 sin" in res.output

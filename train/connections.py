@@ -10,8 +10,19 @@ values in [0, 1], so the gate's multilinear relaxation is unchanged); in eval mo
 network is an ordinary Netlist of the same size: the choice costs nothing in hardware.
 
 Training cost grows with C (the mix reads G * n * C signals per sample), so C is small (default 8).
+
+Where it runs: on the CPU the mix and the gate are one fused C kernel (train/cext.py,
+``mixed_multilinear``; torch only computes the [G, n, C] softmax weights); on CUDA the mix is
+torch (an index_select and a weighted sum) and the gates run on the CUDA kernels over the mixed
+inputs (train/kernels, identity connections). Eval mode reads the argmax candidates through the
+base layer's path; ``idx`` is re-synced only when the connection logits changed, and only
+rewritten when the choice did, so the kernels' cached reverse index stays valid between evals.
+Set ``LGN_HW_NO_FUSED_MIX=1`` to mix in torch on the CPU too (the fused gate kernel over the
+mixed inputs; bench/train_speed.py compares the two).
 """
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import torch
@@ -25,6 +36,10 @@ DEFAULT_CANDIDATES = 8
 #: Initial logit of candidate 0 (the random connection): softmax weight ~0.5 with C = 8, so a
 #: fresh layer starts close to the fixed-connection network but every candidate gets gradient.
 CHOSEN_BIAS = 2.0
+
+
+def _torch_mix() -> bool:
+    return os.environ.get("LGN_HW_NO_FUSED_MIX", "") not in ("", "0")
 
 
 class LearnedConnectionsIWPLayer(IWPLayer):
@@ -42,12 +57,14 @@ class LearnedConnectionsIWPLayer(IWPLayer):
         if C > 1:
             cand[:, :, 1:] = rng.integers(0, self.in_dim, size=(G, n, C - 1))
         self.register_buffer("candidates", torch.from_numpy(cand))
+        self.register_buffer("candidates32", self.candidates.to(torch.int32), persistent=False)
         logits = torch.zeros(G, n, C)
         logits[:, :, 0] = CHOSEN_BIAS if C > 1 else 0.0
         self.conn = nn.Parameter(logits)
         flat = torch.arange(G * n, dtype=torch.int64).view(G, n)
         self.register_buffer("flat_idx", flat, persistent=False)
         self.register_buffer("flat_idx32", flat.to(torch.int32), persistent=False)
+        self._synced = None  # (version, storage, device, dtype) of conn when idx was last synced
 
     @property
     def n_candidates(self) -> int:
@@ -60,18 +77,32 @@ class LearnedConnectionsIWPLayer(IWPLayer):
             return self.candidates.gather(2, pick).squeeze(2)
 
     def sync_idx(self) -> None:
-        """Make ``idx`` (what the base layer and its kernels read) the current hard choice."""
+        """Make ``idx`` (what the base layer and its kernels read) the current hard choice; a
+        no-op unless ``conn`` changed since the last sync, and ``idx`` is only written (which
+        would invalidate the kernels' reverse index) when the choice itself changed."""
+        c = self.conn
+        key = (c._version, c.data_ptr(), c.device, c.dtype)
+        if key == self._synced:
+            return
         hard = self.hard_idx()
-        self.idx.copy_(hard)
-        self.idx32.copy_(hard.to(torch.int32))
+        if not torch.equal(hard, self.idx):
+            self.idx.copy_(hard)
+            self.idx32.copy_(hard.to(torch.int32))
+        self._synced = key
 
-    def mixed_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """x[in_dim, B] -> the relaxed gate inputs [G * n, B] (softmax mix of candidates)."""
-        G, n, C = self.candidates.shape
-        w = torch.softmax(self.conn, dim=2).to(x.dtype)
-        if self.straight_through:  # the argmax candidate forward, the softmax's gradient backward
+    def mixing_weights(self, dtype: torch.dtype) -> torch.Tensor:
+        """w[G, n, C]: softmax over each input's candidates; in the straight-through pass the
+        argmax one-hot forward with the softmax's gradient backward."""
+        w = torch.softmax(self.conn, dim=2).to(dtype)
+        if self.straight_through:
             onehot = torch.zeros_like(w).scatter_(2, self.conn.argmax(dim=2, keepdim=True), 1.0)
             w = w + (onehot - w).detach()
+        return w
+
+    def mixed_inputs(self, x: torch.Tensor, w: torch.Tensor | None = None) -> torch.Tensor:
+        """x[in_dim, B] -> the relaxed gate inputs [G * n, B] (softmax mix of candidates)."""
+        G, n, C = self.candidates.shape
+        w = self.mixing_weights(x.dtype) if w is None else w
         xc = x.index_select(0, self.candidates.reshape(-1)).view(G, n, C, x.shape[1])
         return (w.unsqueeze(-1) * xc).sum(2).reshape(G * n, x.shape[1])
 
@@ -81,7 +112,11 @@ class LearnedConnectionsIWPLayer(IWPLayer):
         if not self.training:
             self.sync_idx()
             return super().forward(x)
-        xin = self.mixed_inputs(x)
+        w = self.mixing_weights(x.dtype)
+        from . import kernels
+
+        if kernels.wants(x):  # CUDA (or the CPU emulation of the kernels): torch mix, kernel gates
+            return self._kernel_forward(self.mixed_inputs(x, w), self.flat_idx32, self.kernel_mode())
         coef = self.coefficients(hard=False).to(x.dtype)
         if self.straight_through:
             from .layers import straight_through
@@ -90,8 +125,10 @@ class LearnedConnectionsIWPLayer(IWPLayer):
             from . import cext
 
             if cext.available(x.dtype):
-                return cext.multilinear(xin.contiguous(), self.flat_idx32, coef)
-        return F.multilinear_reference(xin, self.flat_idx, coef)
+                if self.n_candidates <= cext.max_candidates() and not _torch_mix():
+                    return cext.mixed_multilinear(x, self.candidates32, w, coef)
+                return cext.multilinear(self.mixed_inputs(x, w), self.flat_idx32, coef)
+        return F.multilinear_reference(self.mixed_inputs(x, w), self.flat_idx, coef)
 
     def reference_forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
@@ -102,6 +139,8 @@ class LearnedConnectionsIWPLayer(IWPLayer):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self.candidates32 = self.candidates.to(torch.int32)
+        self._synced = None
         self.sync_idx()
 
     def extra_repr(self) -> str:

@@ -6,9 +6,9 @@ mode gates are relaxed (multilinear extension of rho(theta) or of the softmax-mi
 eval mode they use hard tables (rho > 0.5, or the argmax function), so the module is Boolean on
 Boolean inputs and agrees exactly with the discretized Netlist.
 
-Dispatch: CUDA float32 tensors use ``train.kernels`` when it reports ``available()`` (imported lazily),
-CPU float tensors use the fused C kernel (train/cext.py) when it could be built; everything else
-uses the pure-torch reference (train/functional.py).
+Dispatch: CUDA float32 tensors use ``train.kernels`` when it reports ``available()`` (imported lazily;
+soft, hard and straight-through modes), CPU float tensors use the fused C kernel (train/cext.py)
+when it could be built; everything else uses the pure-torch reference (train/functional.py).
 """
 from __future__ import annotations
 
@@ -90,18 +90,25 @@ class _LogicLayer(nn.Module):
     def coefficients(self, hard: bool) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _cuda_forward(self, x: torch.Tensor, hard: bool):
-        return None
+    def _kernel_forward(self, x: torch.Tensor, idx32: torch.Tensor, mode: str) -> torch.Tensor:
+        """The layer on train.kernels (CUDA, or their CPU emulation) with connections idx32."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def kernel_mode(self) -> str:
+        """The CUDA kernels' mode: soft (training), hard (eval) or ste (straight-through)."""
+        if not self.training:
+            return "hard"
+        return "ste" if self.straight_through else "soft"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[0] != self.in_dim:
             raise ValueError(f"expected activations of shape ({self.in_dim}, B), got {tuple(x.shape)}")
         hard = not self.training
         ste = self.training and self.straight_through
-        if x.is_cuda and x.dtype == torch.float32 and not ste:
-            y = self._cuda_forward(x, hard)
-            if y is not None:
-                return y
+        from . import kernels
+
+        if kernels.wants(x):
+            return self._kernel_forward(x, self.idx32, self.kernel_mode())
         coef = straight_through(self.coefficients(True), self.coefficients(False)) if ste \
             else self.coefficients(hard)
         if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
@@ -156,12 +163,10 @@ class IWPLayer(_LogicLayer):
         coef = F.rho(self.theta, self.estimator)
         return F.hard_coefficients(coef) if hard else coef
 
-    def _cuda_forward(self, x, hard):
+    def _kernel_forward(self, x, idx32, mode):
         from . import kernels
 
-        if not kernels.available():
-            return None
-        return kernels.iwp_apply(x, self.idx32, self.theta, self.fan_in, self.estimator, hard)
+        return kernels.iwp_apply(x, idx32, self.theta, self.fan_in, self.estimator, mode=mode)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", estimator={self.estimator}"
@@ -191,12 +196,10 @@ class OriginalLayer(_LogicLayer):
     def coefficients(self, hard: bool) -> torch.Tensor:
         return F.original_coefficients(self.logits, hard)
 
-    def _cuda_forward(self, x, hard):
+    def _kernel_forward(self, x, idx32, mode):
         from . import kernels
 
-        if not kernels.available():
-            return None
-        return kernels.original_apply(x, self.idx32, self.logits, hard)
+        return kernels.original_apply(x, idx32, self.logits, mode=mode)
 
 
 class GroupSum(nn.Module):

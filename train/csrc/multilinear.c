@@ -207,6 +207,15 @@ static inline __attribute__((always_inline)) void bwd_gates_##SUF(              
     }                                                                                             \
 }                                                                                                 \
                                                                                                   \
+/* out[i] = sum over threads t < used of part[t * count + i], in thread order (deterministic). */ \
+static inline void sum_threads_##SUF(const T *part, int used, int64_t count, T *out) {            \
+    for (int64_t i = 0; i < count; i++) {                                                         \
+        T s = part[i];                                                                            \
+        for (int t = 1; t < used; t++) s += part[(int64_t)t * count + i];                        \
+        out[i] = s;                                                                               \
+    }                                                                                             \
+}                                                                                                 \
+                                                                                                  \
 /* dx [in_dim, B] is overwritten (each thread zeroes its own columns first) and may be NULL (no \
  * input gradient); dcoef_part [nthreads, G, 2^n] is scratch; dcoef [G, 2^n] receives its sum    \
  * over threads, in thread order. */                                                              \
@@ -242,11 +251,7 @@ void lgn_backward_##SUF(const T *x, int64_t in_dim, int64_t B, const int32_t *id
         }                                                                                         \
         FTZ_END                                                                                   \
     }                                                                                             \
-    for (int64_t i = 0; i < G * P; i++) {                                                         \
-        T s = dcoef_part[i];                                                                      \
-        for (int t = 1; t < used; t++) s += dcoef_part[(int64_t)t * G * P + i];                   \
-        dcoef[i] = s;                                                                             \
-    }                                                                                             \
+    sum_threads_##SUF(dcoef_part, used, G * P, dcoef);                                            \
 }
 
 #ifdef _OPENMP
@@ -255,11 +260,16 @@ void lgn_backward_##SUF(const T *x, int64_t in_dim, int64_t B, const int32_t *id
 #define IF_OMP(...)
 #endif
 
+#include "mixed.h" /* learned connections: candidate mixes fused into the same kernels */
+
 /* one precision per build (train/cext.py compiles -DLGN_F64 separately, on first use) */
 #ifdef LGN_F64
 DEFINE_KERNELS(double, f64)
+DEFINE_MIXED(double, f64)
 #else
 DEFINE_KERNELS(float, f32)
+DEFINE_MIXED(float, f32)
 #endif
 
-int lgn_abi_version(void) { return 4; }
+int lgn_abi_version(void) { return 5; }
+int lgn_max_candidates(void) { return LGN_MAX_CANDIDATES; }

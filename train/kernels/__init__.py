@@ -4,9 +4,10 @@ original 16-softmax two-input parametrisation, forward and backward.
 Public API (used by train/layers.py when tensors are on a GPU):
 
 - ``available()``: CuPy imports and a CUDA device is present (never raises).
-- ``iwp_apply(x, idx, theta, fan_in, estimator, hard=False)`` and
-  ``original_apply(x, idx, logits, hard=False)``: autograd-aware layer applications on CUDA
-  tensors (feature-major x[in_dim, B] float32, idx[G, n] int32) returning y[G, B].
+- ``iwp_apply(x, idx, theta, fan_in, estimator, hard=False, mode=None)`` and
+  ``original_apply(x, idx, logits, hard=False, mode=None)``: autograd-aware layer applications on
+  CUDA tensors (feature-major x[in_dim, B] float32, idx[G, n] int32) returning y[G, B]; mode is
+  soft, hard or ste (straight-through, --hard-finetune).
 
 CuPy is never imported at module level: importing this package works without it.
 Set ``LGN_HW_NO_CUDA_KERNELS=1`` to make ``available()`` False (the layers then use torch).
@@ -18,7 +19,7 @@ import os
 
 from .checks import KernelArgumentError
 
-__all__ = ["available", "iwp_apply", "original_apply", "KernelArgumentError"]
+__all__ = ["available", "wants", "iwp_apply", "original_apply", "KernelArgumentError"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -42,15 +43,29 @@ def available() -> bool:
     return _probe()
 
 
-def iwp_apply(x, idx, theta, fan_in, estimator, hard=False):
+def wants(x) -> bool:
+    """Whether a layer should run ``x`` on these kernels: float32 on CUDA with the kernels
+    available, or float32 on the CPU while ``train.kernels.emulate.emulation()`` is active."""
+    import torch
+
+    if x.dtype != torch.float32:
+        return False
+    if x.is_cuda:
+        return available()
+    from . import functions
+
+    return functions.emulating()
+
+
+def iwp_apply(x, idx, theta, fan_in, estimator, hard=False, mode=None):
     """See :func:`train.kernels.functions.iwp_apply`."""
     from .functions import iwp_apply as _apply
 
-    return _apply(x, idx, theta, fan_in, estimator, hard)
+    return _apply(x, idx, theta, fan_in, estimator, hard, mode)
 
 
-def original_apply(x, idx, logits, hard=False):
+def original_apply(x, idx, logits, hard=False, mode=None):
     """See :func:`train.kernels.functions.original_apply`."""
     from .functions import original_apply as _apply
 
-    return _apply(x, idx, logits, hard)
+    return _apply(x, idx, logits, hard, mode)
