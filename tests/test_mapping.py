@@ -100,3 +100,35 @@ def test_connections_mapped_maps_every_layer():
     model = build_model(resolve(thresholds=2, width="30,20", fan_in="6,6", connections="mapped"), 128, 10)
     assert all(isinstance(layer, MappedIWPLayer) for layer in model.layers)
     assert model.layers[1].map_w.shape == (20 * 6, 30)
+
+
+def test_efd_forward_is_the_table_lookup_and_beta_zero_is_the_plain_finite_difference(monkeypatch):
+    import train.mapping as M
+
+    torch.manual_seed(1)
+    x = (torch.rand(40, 33) > 0.5).double()
+    fd = MappedIWPLayer(40, 7, 4, seed=[2, 0])
+    efd = MappedIWPLayer(40, 7, 4, seed=[2, 0], gradient="efd")
+    fd.double(), efd.double()
+    g = torch.randn(7, 33, dtype=torch.float64)
+    for layer in (fd, efd):
+        layer.train()
+        layer(x).backward(g)
+    assert torch.allclose(fd(x), efd(x))  # same forward: the multilinear gate at a 0/1 point
+    assert torch.allclose(fd.theta.grad, efd.theta.grad)  # same table gradient
+    assert not torch.allclose(fd.map_w.grad, efd.map_w.grad)  # beta 1/3: other score gradients
+    monkeypatch.setattr(M, "EFD_BETA", 0.0)
+    monkeypatch.setattr(M, "_EFD_CACHE", {})
+    efd.zero_grad()
+    efd(x).backward(g)
+    assert torch.allclose(fd.map_w.grad, efd.map_w.grad)  # beta 0: exactly the finite difference
+
+
+def test_efd_weights_by_hand():
+    import train.mapping as M
+
+    w = M.efd_weights(2, torch.float64, "cpu")  # W[k, a, p]
+    b = M.EFD_BETA
+    # input 0 at address 0 (both inputs 0): +entry(1) - entry(0) at distance 0, +entry(3) - entry(2) at 1
+    assert w[0, 0].tolist() == [-1.0, 1.0, -b, b]
+    assert w[1, 3].tolist() == [-b, -1.0, b, 1.0]

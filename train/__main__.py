@@ -71,6 +71,10 @@ def _preset_epilog() -> str:
               help="First-layer wiring: same (as --connections), patch (image datasets: each gate "
                    "reads a 2-D patch of about --patch-window bits around its pixel; fixed) or "
                    "learned (each gate input chooses among all input bits: train/mapping.py).")
+@click.option("--mapping-grad", "mapping_gradient", type=click.Choice(["fd", "efd"]),
+              help="Score gradients of a learnable first-layer mapping: fd (the gates' multilinear "
+                   "derivative) or efd (DWN's extended finite difference over every table entry). "
+                   "Default fd.")
 @click.option("--patch-window", type=int, help="Bits per 2-D patch of --first-layer patch.")
 @click.option("--window", type=int, help="Window (signals) of --connections local.")
 @click.option("--candidates", type=int, help="Candidate signals per gate input with --connections learned.")

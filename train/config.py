@@ -64,6 +64,7 @@ class TrainConfig:
     init_from: str | None = None  # start from the weights of this checkpoint.pt (fine-tuning)
     hard_finetune: float = 0.0  # last fraction of the steps trained straight-through (hard forward)
     augment_shift: int = 0  # image datasets: random translations of up to N pixels (train/augment.py)
+    mapping_gradient: str = "fd"  # gate-input derivative for a mapped first layer's scores (train/mapping.py)
     valid_fraction: float = DEFAULT_VALID_FRACTION  # training rows held out for validation (train/data.py)
     select: str = "last"  # which epoch's model becomes the netlist: the last, or the best on validation
     # a user's file (--dataset PATH; docs/data.md): the label column (default: the last), a test
@@ -250,6 +251,12 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"--first-layer must be one of {', '.join(FIRST_LAYER)}, got {cfg.first_layer!r}")
     if cfg.first_layer == "learned" and cfg.param != "iwp":
         raise ConfigError("--first-layer learned needs --param iwp")
+    from .mapping import GRADIENTS
+    if cfg.mapping_gradient not in GRADIENTS:
+        raise ConfigError(f"--mapping-grad must be one of {', '.join(GRADIENTS)}, got {cfg.mapping_gradient!r}")
+    if cfg.mapping_gradient != "fd" and not (cfg.first_layer == "learned" or cfg.connections == "mapped"):
+        raise ConfigError("--mapping-grad applies to a learnable mapping: add --first-layer learned "
+                          "or --connections mapped")
     if cfg.connections == "mapped" and cfg.param != "iwp":
         raise ConfigError("--connections mapped needs --param iwp")
     if cfg.first_layer == "patch":

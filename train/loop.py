@@ -47,7 +47,7 @@ def build_model(cfg: TrainConfig, n_inputs: int, classes: int) -> LogicNet:
                     estimator=cfg.estimator, init=cfg.init, tau=cfg.tau, seed=cfg.seed,
                     connections=cfg.connections, candidates=cfg.candidates, window=cfg.window,
                     first_layer=cfg.first_layer, patch_window=cfg.patch_window,
-                    image_shape=IMAGE_SHAPES.get(cfg.dataset))
+                    image_shape=IMAGE_SHAPES.get(cfg.dataset), mapping_gradient=cfg.mapping_gradient)
 
 
 def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:

@@ -26,6 +26,58 @@ from .layers import IWPLayer, straight_through
 
 #: Scores start uniform in [0, MAP_INIT): the initial wiring is a random draw, as DWN starts.
 MAP_INIT = 1.0
+#: How a mapped first layer (hard 0/1 inputs) differentiates its gates with respect to their
+#: inputs, for the score gradients: ``fd``, the multilinear derivative (a finite difference of two
+#: table entries), or ``efd``, the extended finite difference (every entry, weighted by
+#: ``EFD_BETA`` per Hamming step away from the addressed one; DWN's estimator).
+GRADIENTS = ("fd", "efd")
+EFD_BETA = 1.0 / 3.0
+_EFD_CACHE: dict = {}
+
+
+def efd_weights(n: int, dtype, device) -> torch.Tensor:
+    """W[k, a, p]: the weight of table entry p in the EFD derivative with respect to input k at
+    address a: ``EFD_BETA ** H(a, p without bit k)``, signed +1 where bit k of p is set, else -1.
+    At EFD_BETA 0 it is the plain finite difference."""
+    key = (n, dtype, str(device))
+    if key not in _EFD_CACHE:
+        P = 1 << n
+        a = np.arange(P)[:, None]
+        p = np.arange(P)[None, :]
+        w = np.empty((n, P, P))
+        for k in range(n):
+            dist = np.vectorize(lambda v: bin(int(v)).count("1"))((a ^ p) & ~(1 << k))
+            w[k] = EFD_BETA ** dist * np.where((p >> k) & 1, 1.0, -1.0)
+        _EFD_CACHE[key] = torch.as_tensor(w, dtype=dtype, device=device)
+    return _EFD_CACHE[key]
+
+
+class MappedLookupEFD(torch.autograd.Function):
+    """Gates over hard 0/1 inputs x[in_dim, B] wired by ``sel``: forward, the addressed table
+    entry of ``coef[G, P]`` (what the multilinear gate computes at a 0/1 point); backward, the
+    exact gradient for ``coef`` and the straight-through score gradient of ``MapSelect`` with the
+    gate-input derivatives taken by the extended finite difference."""
+
+    @staticmethod
+    def forward(ctx, x, scores, sel, coef, n):
+        G, B = coef.shape[0], x.shape[1]
+        xin = x.index_select(0, sel).view(G, n, B)
+        shifts = torch.arange(n, device=x.device).view(1, n, 1)
+        addr = (xin.to(torch.int64) << shifts).sum(1)
+        ctx.save_for_backward(x, addr, coef)
+        ctx.n = n
+        return coef.gather(1, addr)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, addr, coef = ctx.saved_tensors
+        n = ctx.n
+        G, B = addr.shape
+        gcoef = torch.zeros_like(coef).scatter_add_(1, addr, g)
+        deriv = torch.einsum("gp,kap->gak", coef, efd_weights(n, coef.dtype, coef.device))
+        gin = deriv.gather(1, addr.unsqueeze(2).expand(G, B, n)) * g.unsqueeze(2)  # [G, B, n]
+        gin = gin.permute(0, 2, 1).reshape(G * n, B)
+        return None, torch.mm(gin, (2 * x - 1).t()), None, gcoef, None
 
 
 class MapSelect(torch.autograd.Function):
@@ -52,8 +104,12 @@ class MappedIWPLayer(IWPLayer):
     """An IWP layer whose gate inputs are chosen among all ``in_dim`` inputs (see the module)."""
 
     def __init__(self, in_dim: int, out_dim: int, fan_in: int = 2, estimator: str = "sin",
-                 init: str = "residual", seed=0):
+                 init: str = "residual", seed=0, gradient: str = "fd"):
         super().__init__(in_dim, out_dim, fan_in, estimator=estimator, init=init, seed=seed)
+        if gradient not in GRADIENTS:
+            raise ValueError(f"unknown mapping gradient {gradient!r} (expected one of {', '.join(GRADIENTS)})")
+        #: "efd" needs hard 0/1 inputs: only for a first layer over encoded bits
+        self.gradient = gradient
         G, n = self.out_dim, self.fan_in
         rng = np.random.default_rng([*np.atleast_1d(seed).tolist(), 6151])
         scores = rng.random((G * n, self.in_dim), dtype=np.float32) * MAP_INIT
@@ -81,10 +137,12 @@ class MappedIWPLayer(IWPLayer):
             self.sync_idx()
             return super().forward(x)
         sel = self.map_w.detach().max(dim=1).indices  # (faster than argmax on the CPU)
-        xin = MapSelect.apply(x, self.map_w, sel)
         coef = self.coefficients(hard=False).to(x.dtype)
         if self.straight_through:
             coef = straight_through(self.coefficients(hard=True).to(x.dtype), coef)
+        if self.gradient == "efd":
+            return MappedLookupEFD.apply(x, self.map_w, sel, coef, self.fan_in)
+        xin = MapSelect.apply(x, self.map_w, sel)
         if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
             from . import cext
 
@@ -104,4 +162,4 @@ class MappedIWPLayer(IWPLayer):
         self.sync_idx()
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + ", learnable mapping over all inputs"
+        return super().extra_repr() + f", learnable mapping over all inputs ({self.gradient})"

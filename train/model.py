@@ -23,7 +23,8 @@ class LogicNet(nn.Module):
     def __init__(self, n_inputs: int, widths, fan_ins, classes: int, *, param: str = "iwp",
                  estimator: str = "sin", init: str = "residual", tau: float = 1.0, seed: int = 0,
                  connections: str = "random", candidates: int = 8, window: int = 16,
-                 first_layer: str = "same", patch_window: int = 16, image_shape=None):
+                 first_layer: str = "same", patch_window: int = 16, image_shape=None,
+                 mapping_gradient: str = "fd"):
         super().__init__()
         widths = [int(w) for w in widths]
         fan_ins = [int(f) for f in fan_ins]
@@ -57,7 +58,8 @@ class LogicNet(nn.Module):
                 if param != "iwp":
                     raise ValueError("learnable mappings (--first-layer learned, --connections "
                                      "mapped) need --param iwp")
-                layers.append(MappedIWPLayer(in_dim, w, f, estimator=estimator, init=init, seed=layer_seed))
+                layers.append(MappedIWPLayer(in_dim, w, f, estimator=estimator, init=init, seed=layer_seed,
+                                             gradient=mapping_gradient if i == 0 else "fd"))
             elif connections == "learned" and not patch:  # train/connections.py
                 from .connections import LearnedConnectionsIWPLayer
 
