@@ -7,8 +7,12 @@ are shared with the other commands through ``rtl.options``, its errors and summa
 
 ``run --port /dev/ttyUSB1`` talks to a board flashed with ``lgn-hw build``; ``run --port sim``
 talks to the Amaranth simulation of the same wrapper and core, so the host side can be tried (and
-is tested) without hardware. Every answer is compared with ``Netlist.evaluate``; a board that runs
-a different netlist is detected from its digest before any sample is sent.
+is tested) without hardware. The samples are a dataset's test split or a user's file
+(``--dataset``); with ``--raw-inputs`` (a board built with it) the host sends raw features, the
+integers of ``Encoding.to_integers`` (a real feature's fixed-point map). Every answer is compared
+with ``Netlist.evaluate`` (``evaluate_raw``); a board that runs a different netlist is detected
+from its digest, one built for the other kind of input from its payload size, before any sample
+is sent.
 """
 
 from __future__ import annotations
@@ -76,19 +80,30 @@ def build_command(board, netlist_path, out, baud, clock_mhz, allow_timing_fail, 
 @click.option("-n", "--samples", type=click.IntRange(min=1), default=None,
               help="At most N samples (default: all test samples, or 100 random).")
 @options.pipeline_every
-def run_command(port, baud, netlist_path, dataset, data_root, samples, pipeline_every):
+@click.option("--raw-inputs", is_flag=True,
+              help="The board was built with --raw-inputs: send raw features (real ones through "
+                   "the netlist's fixed-point map) instead of encoded bits.")
+def run_command(port, baud, netlist_path, dataset, data_root, samples, pipeline_every, raw_inputs):
     """Classify samples on a board (or its simulation) and compare with Netlist.evaluate."""
     from flows.design import DesignError, load_netlist, verification_inputs
+    from lgn_hw.datasets.samples import prediction_summary
+    from rtl.encoder import EncoderError
     from rtl.vectors import make_vectors
 
     from .host import BoardClient, open_port, run_vectors
-    from .protocol import ProtocolError, netlist_digest
+    from .protocol import Geometry, ProtocolError, netlist_digest
 
     try:
         net = load_netlist(netlist_path)
-        bits, labels, what = verification_inputs(net, dataset, data_root, samples, n_random=100)
-        vec = make_vectors(net, bits, raw_inputs=False)
-        ser = open_port(port, baud, net, pipeline_every=pipeline_every)
+        if raw_inputs and net.encoding is None:
+            raise DesignError("--raw-inputs needs a netlist with an encoding")
+        data, labels, what, names = verification_inputs(net, dataset, data_root, samples,
+                                                         n_random=100, raw_inputs=raw_inputs)
+        try:
+            vec = make_vectors(net, data, raw_inputs=raw_inputs)
+        except ValueError as e:  # a raw value the input port cannot take
+            raise DesignError(f"{what}: {e}") from None
+        ser = open_port(port, baud, net, raw_inputs=raw_inputs, pipeline_every=pipeline_every)
         try:
             client = BoardClient(ser)
             geometry, digest = client.info()
@@ -96,12 +111,18 @@ def run_command(port, baud, netlist_path, dataset, data_root, samples, pipeline_
                 raise click.ClickException(
                     f"the board runs a different netlist (digest {digest.hex()}, "
                     f"{netlist_path} has {netlist_digest(net).hex()}); rebuild and flash it")
+            want = Geometry.of(vec.input_width, geometry.classes, 8).payload_bytes
+            if geometry.payload_bytes != want:
+                other = "without" if raw_inputs else "with"
+                raise click.ClickException(
+                    f"the board takes {geometry.payload_bytes} payload bytes, these samples "
+                    f"{want}: it was built {other} --raw-inputs")
             click.echo(f"board: {geometry.payload_bytes} payload bytes, {geometry.classes} "
                        f"classes, digest {digest.hex()} matches {netlist_path}")
             res = run_vectors(client, vec, labels, progress=True)
         finally:
             ser.close()
-    except (DesignError, ProtocolError) as e:
+    except (DesignError, ProtocolError, EncoderError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"{res.n - len(res.mismatches)}/{res.n} answers equal Netlist.evaluate "
                f"({res.rate:.1f} samples/s over the link)")
@@ -109,6 +130,7 @@ def run_command(port, baud, netlist_path, dataset, data_root, samples, pipeline_
         click.echo(f"  sample {i}: expected class {ec} counts {ecs}, board said {gc} {gcs}")
     if res.correct is not None:
         click.echo(f"accuracy on {what}: {res.correct / res.n:.4f} ({res.correct}/{res.n})")
+    click.echo(f"board's classes: {prediction_summary(res.classes, names)}")
     if res.mismatches:
         raise click.ClickException(f"{len(res.mismatches)} answers differ from Netlist.evaluate")
 

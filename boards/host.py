@@ -48,6 +48,7 @@ class RunResult:
     seconds: float = 0.0
     mismatches: list = field(default_factory=list)   # (sample, expected class, got class)
     correct: int | None = None                          # against labels, when given
+    classes: list = field(default_factory=list)         # the board's class for every sample
 
     @property
     def rate(self) -> float:
@@ -63,6 +64,7 @@ def run_vectors(client: BoardClient, vec, labels=None, *, progress: bool = False
     for i in tqdm(range(len(vec)), desc="board", unit="sample", disable=not progress,
                   leave=False):
         cls, counts = client.classify(int(vec.inputs[i]))
+        res.classes.append(cls)
         exp_cls, exp_counts = int(vec.pred[i]), [int(c) for c in vec.counts[i]]
         if cls != exp_cls or counts != exp_counts:
             res.mismatches.append((i, exp_cls, exp_counts, cls, counts))

@@ -155,7 +155,7 @@ def verify_command(netlist_path, target, dataset, data_root, n_vectors, formal,
         net = load_netlist(netlist_path)
         out = Path(out or Path(DEFAULT_OUT) / f"verify-{target}")
         design = core_design(net, pipeline_every=pipeline_every)
-        bits, _, what = verification_inputs(net, dataset, data_root, n_vectors)
+        bits, _, what, _ = verification_inputs(net, dataset, data_root, n_vectors)
         vec = make_vectors(net, bits, raw_inputs=False)
         click.echo(f"synthesising for {device.name} ...")
         synth = synthesize(design.sources, design.top, device, out / "synth", progress=True)

@@ -107,25 +107,29 @@ def core_design(netlist, *, top: str = "lgn_core", raw_inputs: bool = False,
     return CoreDesign(netlist, top, text, side, options, kwargs)
 
 
-def verification_inputs(net, dataset=None, data_root=None, limit=None, n_random=1000):
-    """Input bits to check a design with: the test split of ``dataset`` (default: the netlist's
-    ``meta.dataset``) when the netlist has an encoding, else ``n_random`` random vectors.
-    Returns ``(bits uint8[N, n_inputs], labels or None, description)``; a missing dataset is a
-    one-line ``DesignError``."""
+def verification_inputs(net, dataset=None, data_root=None, limit=None, n_random=1000, *,
+                        raw_inputs=False):
+    """Inputs to check a design with: the samples of ``dataset`` (a built-in name's test split,
+    or a user's file read as the netlist was trained: ``lgn_hw.datasets.samples``; default: the
+    netlist's ``meta.dataset``) when the netlist has an encoding, else ``n_random`` random
+    vectors. Returns ``(data, labels or None, description, class names)``: ``data`` is bits
+    ``uint8[N, n_inputs]``, or with ``raw_inputs`` raw features ``[N, F]`` (``rtl.vectors.make_vectors``
+    maps them to port integers). A missing or unreadable dataset is a one-line ``DesignError``."""
     import numpy as np
 
+    from lgn_hw.datasets.samples import class_names, default_dataset
     from rtl.vectors import random_inputs
 
-    name = dataset or (net.meta or {}).get("dataset")
-    if name and net.encoding is not None:
-        from lgn_hw.datasets import DatasetError, load
+    if net.encoding is not None and (dataset or default_dataset(net.meta)):
+        from lgn_hw.datasets import DatasetError
+        from lgn_hw.datasets.samples import netlist_samples
 
         try:
-            ds = load(name, data_root)
+            s = netlist_samples(net, dataset, data_root, "test", limit=limit)
         except DatasetError as e:
             raise DesignError(str(e)) from None
-        x = ds.x_test[:limit] if limit else ds.x_test
-        return (np.asarray(net.encoding.encode(x), np.uint8), ds.y_test[:len(x)],
-                f"{len(x)} test samples of {name}")
-    bits = random_inputs(net, limit or n_random, 0, raw_inputs=False)
-    return np.asarray(bits, np.uint8), None, f"{len(bits)} random input vectors"
+        data = s.x if raw_inputs else np.asarray(net.encoding.encode(s.x), np.uint8)
+        return data, s.y, s.what, s.class_names
+    data = random_inputs(net, limit or n_random, 0, raw_inputs=raw_inputs)
+    kind = "raw feature" if raw_inputs else "input"
+    return data, None, f"{len(data)} random {kind} vectors", class_names(net)

@@ -117,8 +117,8 @@ class Feature:
         if col.dtype.kind == "f":
             bad = np.flatnonzero(~(np.isfinite(col) & (np.floor(col) == col)))
             if bad.size:
-                raise ValueError(f"{path} ({self.name}): value {float(col[bad[0]])!r} of sample {bad[0]} is not an "
-                                 f"integer (the hardware takes integers)")
+                raise ValueError(f"{path} ({self.name}): value {float(col[bad[0]])!r} of sample {bad[0]} "
+                                 f"is not an integer (the hardware takes integers)")
         col = col.astype(np.int64)
         bad = np.flatnonzero((col < lo) | (col > hi))
         if bad.size:

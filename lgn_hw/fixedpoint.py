@@ -16,9 +16,10 @@ Training, ``Netlist.evaluate_raw``, the hardware encoder (which only ever sees `
 host side of ``lgn-hw run`` all apply this one function, ``quantize``.
 
 ``fit(column, thresholds)`` chooses ``s`` (0 .. ``MAX_FRAC_BITS``): the smallest number of
-fractional bits (0 for an integer column) under which every real threshold keeps its decision on the training column,
-i.e. the largest training value below the threshold and the smallest at or above it map to
-different integers; the integer threshold is then the one nearest ``t * 2**s`` between them.
+fractional bits (0 for an integer column) under which every real threshold keeps its decision on
+the training column, i.e. the largest training value below the threshold and the smallest at or
+above it map to different integers; the integer threshold is then the one nearest ``t * 2**s``
+between them.
 """
 
 from __future__ import annotations

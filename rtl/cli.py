@@ -13,7 +13,6 @@ listing the first mismatching samples. NETLIST defaults to ``lgn_hw.DEFAULT_NETL
 from __future__ import annotations
 
 import click
-import numpy as np
 
 from lgn_hw import DEFAULT_NETLIST
 

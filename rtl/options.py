@@ -41,7 +41,8 @@ no_hierarchy = click.option("--no-hierarchy", is_flag=True,
 
 dataset = click.option(
     "--dataset", default=None,
-    help="Dataset whose test split gives the samples [default: the netlist's meta.dataset; "
+    help="Dataset whose test split gives the samples, or a .csv/.npz/.npy file read as the "
+         "netlist's training data was (docs/data.md) [default: the netlist's meta.dataset; "
          "random vectors if it has none].")
 
 data_root = click.option(

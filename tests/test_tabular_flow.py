@@ -151,6 +151,10 @@ def test_build_ice40_with_the_hardware_encoder(bcw, tmp_path):
     widths = [f["width"] for f in side["ports"][0]["fields"]]
     net = Netlist.load(path)
     assert len(widths) == 30 and widths == [max(1, int(f.range[1]).bit_length()) for f in net.encoding.features]
+    # the host side of the board: raw CSV rows through the fixed-point map, over the UART
+    r = CliRunner().invoke(lgn_hw, ["run", "--port", "sim", "--netlist", str(path), "--raw-inputs", "-n", "5"])
+    assert r.exit_code == 0, r.output
+    assert "5/5 answers equal Netlist.evaluate" in r.output and "board's classes: benign" in r.output
 
 
 def test_bad_csv_one_line_and_nothing_written(tmp_path):
