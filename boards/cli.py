@@ -80,9 +80,7 @@ def build_command(board, netlist_path, out, baud, clock_mhz, allow_timing_fail, 
 @click.option("-n", "--samples", type=click.IntRange(min=1), default=None,
               help="At most N samples (default: all test samples, or 100 random).")
 @options.pipeline_every
-@click.option("--raw-inputs", is_flag=True,
-              help="The board was built with --raw-inputs: send raw features (real ones through "
-                   "the netlist's fixed-point map) instead of encoded bits.")
+@options.raw_inputs
 def run_command(port, baud, netlist_path, dataset, data_root, samples, pipeline_every, raw_inputs):
     """Classify samples on a board (or its simulation) and compare with Netlist.evaluate."""
     from flows.design import DesignError, load_netlist, verification_inputs

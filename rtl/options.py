@@ -28,8 +28,9 @@ pipeline_every = click.option(
 
 raw_inputs = click.option(
     "--raw-inputs", is_flag=True,
-    help="The core takes raw integer features and encodes them in hardware (the netlist's "
-         "encoding) instead of encoded bits.")
+    help="The core takes raw features and encodes them in hardware (the netlist's encoding; a "
+         "real feature arrives as the integer of its fixed-point map) instead of encoded bits "
+         "(for run: the board was built so).")
 
 popcount = click.option(
     "--popcount", type=click.Choice(STRATEGIES), default=DEFAULT_POPCOUNT, show_default=True,
