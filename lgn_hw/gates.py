@@ -1,7 +1,7 @@
 """The Boolean basis shared by every stage: truth-table bit order, the 16 two-input functions,
 IWP coefficient <-> table conversions and the exact multilinear extension (numpy reference).
 
-Bit order (DESIGN.md, docs/netlist.md): a gate of fan-in ``n`` with inputs ``(i_0, ..., i_{n-1})``
+Bit order (docs/netlist.md, *Truth tables*): a gate of fan-in ``n`` with inputs ``(i_0, ..., i_{n-1})``
 has a ``2**n``-bit table; bit ``p`` is the output when input ``k`` equals bit ``k`` of ``p``
 (input 0 is the least significant address bit). This is the order of a Xilinx LUT6 ``INIT`` and of
 an iCE40 ``SB_LUT4`` ``LUT_INIT``. Tables are held as ``numpy.uint64``.

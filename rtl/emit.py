@@ -26,7 +26,7 @@ from .core import LGNCore
 __all__ = ["verilog", "rtlil", "sidecar", "write_all", "check_name"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-# Verilog/SystemVerilog keywords a module must not be named (TOOLCHAIN.md: `ref` breaks iverilog)
+# Verilog/SystemVerilog keywords a module must not be named (`ref`, a SystemVerilog keyword, breaks iverilog)
 _RESERVED = {"ref", "module", "input", "output", "wire", "reg", "begin", "end", "always", "assign",
              "logic", "bit", "int", "string", "type", "class", "table", "task", "function"}
 

