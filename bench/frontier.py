@@ -273,6 +273,7 @@ def run_point(point: Point, work: Path, data_root, *, reuse=True, targets=("sim"
               stages=False, progress=True, pnr_timeout: float = 1200) -> dict:
     from lgn_hw.atomic import write_json_atomic
     from lgn_hw.netlist import Netlist
+    from lgn_hw.optimize import optimize
 
     cfg = resolve_config(point, data_root)
     root = work / point.name
@@ -294,7 +295,7 @@ def run_point(point: Point, work: Path, data_root, *, reuse=True, targets=("sim"
     if abs(acc - final["test_acc_discrete"]) > 1e-12:
         raise FrontierError(f"{point.name}: Netlist.evaluate_raw gives {acc:.4%}, training "
                             f"recorded {final['test_acc_discrete']:.4%}")
-    opt, _ = net.optimize()
+    opt, _ = optimize(net)
     digest = hashlib.sha256(netlist_path.read_bytes()).hexdigest()
     prev = {}
     if (root / "point.json").exists():  # results of stages not rerun now carry over

@@ -124,7 +124,9 @@ def main(classes, bits, families, strategies, out, netlist):
         from lgn_hw.infer import load_netlist
 
         net = load_netlist(netlist)
-        opt = net.optimize()[0]
+        from lgn_hw.optimize import optimize
+
+        opt = optimize(net)[0]
         classes, sizes = opt.n_classes, [sum(len(g) for g in opt.head.groups) // opt.n_classes]
     jobs = [(b, f, s) for b in sizes for f in fams for s in strats]
     rows = []

@@ -3,7 +3,8 @@
 Owns the data model (:class:`Netlist`, :class:`Layer`, :class:`Head`), versioned JSON save/load,
 validation with precise one-line errors (:class:`NetlistError`) and the bit-packed evaluator
 (64 samples per ``uint64`` word, vectorised over the gates of a layer). The optimisation pass lives
-in :mod:`lgn_hw.optimize` and is reachable as :meth:`Netlist.optimize`.
+in :mod:`lgn_hw.optimize` (``optimize(netlist)``), which builds on this module; nothing here
+imports it.
 """
 
 from __future__ import annotations
@@ -338,12 +339,6 @@ class Netlist:
         if self.encoding is None:
             raise NetlistError("evaluate_raw: this netlist has no encoding (its inputs are bits)")
         return self.evaluate(self.encoding.encode(x))
-
-    def optimize(self):
-        """Return ``(optimised Netlist, stats dict)``; see :mod:`lgn_hw.optimize`."""
-        from .optimize import optimize
-
-        return optimize(self)
 
     def __repr__(self):
         widths = "x".join(f"{len(layer)}/{layer.fan_in}" for layer in self.layers) or "none"

@@ -22,7 +22,7 @@ from .pipeline import describe_every
 __all__ = ["rtl_command", "sim_command"]
 
 _no_optimize = click.option("--no-optimize", is_flag=True,
-                            help="Skip Netlist.optimize() before RTL.")
+                            help="Skip lgn_hw.optimize before RTL.")
 
 
 def _with_core_options(fn):

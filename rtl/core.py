@@ -53,7 +53,9 @@ class LGNCore(wiring.Component):
                                "inputs (build it without --raw-inputs)")
         self.source = netlist
         if optimize:
-            net, stats = netlist.optimize()
+            from lgn_hw.optimize import optimize as optimize_netlist
+
+            net, stats = optimize_netlist(netlist)
             stats = dict(stats, optimized=True)
         else:
             net = netlist

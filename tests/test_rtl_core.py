@@ -8,6 +8,7 @@ import numpy as np
 
 from lgn_hw.encoding import Encoding, binary_feature, onehot_feature, thermometer_feature
 from lgn_hw.netlist import Netlist, random_netlist
+from lgn_hw.optimize import optimize
 from rtl.core import EncoderError, LGNCore
 from rtl.vectors import random_inputs
 from rtl_cases import EDGE_CASES, all_inputs, assert_sim_ok, run_amaranth
@@ -53,9 +54,9 @@ def test_edge_cases_exhaustive(name, every):
 
 
 def test_edge_case_shapes():
-    assert len(EDGE_CASES["removed_layer"]().optimize()[0].layers) == 2
-    assert len(EDGE_CASES["all_removed"]().optimize()[0].layers) == 0
-    assert {layer.fan_in for layer in EDGE_CASES["head_not"]().optimize()[0].layers} == {1}
+    assert len(optimize(EDGE_CASES["removed_layer"]())[0].layers) == 2
+    assert len(optimize(EDGE_CASES["all_removed"]())[0].layers) == 0
+    assert {layer.fan_in for layer in optimize(EDGE_CASES["head_not"]())[0].layers} == {1}
     core = LGNCore(EDGE_CASES["one_class"]())
     assert core.classes == 1 and len(core.cls) == 1
 

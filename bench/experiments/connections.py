@@ -4,7 +4,7 @@ The same IWP networks (fan-in 4, residual init) are trained with the paper's fix
 connections and with ``--connections learned`` (train/connections.py: each gate input picks one of
 C random candidate signals, softmax in training, argmax in the netlist). Both discretize to
 netlists of exactly the same size, so at equal hardware cost we compare discretized test accuracy,
-surviving gates after ``Netlist.optimize`` and training time (learning the choice costs ~C extra
+surviving gates after ``lgn_hw.optimize`` and training time (learning the choice costs ~C extra
 reads per gate input).
 
     python bench/experiments/connections.py --quick     # digits, three sizes
@@ -34,6 +34,7 @@ MODES = {
 
 
 def run(mode: str, data_root=None, seed: int = 0, progress: bool = True) -> dict:
+    from lgn_hw.optimize import optimize
     from train.discretize import discretize
     from train.model import LogicNet
 
@@ -54,7 +55,7 @@ def run(mode: str, data_root=None, seed: int = 0, progress: bool = True) -> dict
                 res = ins.train_run(model, data, steps=s["steps"], batch_size=s["batch_size"],
                                     lr=s["lr"], seed=seed + sd, eval_every=s["eval_every"],
                                     desc=f"{'x'.join(map(str, widths))} {conn}", progress=progress)
-                net, _ = discretize(model, data.encoding).optimize()
+                net, _ = optimize(discretize(model, data.encoding))
                 rec = {"widths": widths, "connections": conn, "seed": seed + sd,
                        "final": res["final"], "train_seconds": res["train_seconds"],
                        "gates_after_optimize": int(net.n_gates),
@@ -85,7 +86,7 @@ def plot(result: dict):
     s = result["settings"]
     if all(r["gates_after_optimize"] > 0 for r in result["runs"]):
         a1.set_xscale("log")
-    a1.set_xlabel("gates after Netlist.optimize (the hardware cost)")
+    a1.set_xlabel("gates after lgn_hw.optimize (the hardware cost)")
     a1.set_ylabel("test accuracy, discretized (%)")
     a1.set_title(f"{s['dataset']}: IWP fan-in 4, {s['steps']} steps, C = {s['candidates']}")
     a2.set_xlabel("gates (trained)")

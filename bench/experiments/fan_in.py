@@ -7,7 +7,7 @@ IWP gates of fan-in n have 2^n parameters. Two comparisons on the same data and 
 * equal parameters: widths scale as 1 / 2^n so that every n has the same parameter count.
 
 We record final continuous and discretized test accuracy, the gate and parameter counts, and the
-surviving (non-constant, non-pass-through) gates after ``Netlist.optimize``: the hardware cost.
+surviving (non-constant, non-pass-through) gates after ``lgn_hw.optimize``: the hardware cost.
 The paper's claim: larger fan-in is more expressive per gate, so at equal gates accuracy rises
 with n.
 
@@ -58,7 +58,9 @@ def run(mode: str, data_root=None, seed: int = 0, progress: bool = True) -> dict
                                 desc=f"{compare} n={n}", progress=progress)
             from train.discretize import discretize
 
-            net, stats = discretize(model, data.encoding).optimize()
+            from lgn_hw.optimize import optimize
+
+            net, stats = optimize(discretize(model, data.encoding))
             rec = {"compare": compare, "fan_in": n, "width": width,
                    "gates": width * s["depth"],
                    "parameters": int(sum(p.numel() for p in model.parameters())),
