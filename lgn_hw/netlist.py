@@ -1,7 +1,8 @@
 """The Netlist IR: the contract between training and hardware (docs/netlist.md).
 
 Owns the data model (:class:`Netlist`, :class:`Layer`, :class:`Head`), versioned JSON save/load,
-validation with precise one-line errors (:class:`NetlistError`) and the bit-packed evaluator
+validation with precise one-line errors (:class:`NetlistError`), the format's size limits
+(``MAX_*``, docs/netlist.md *Limits*) and the bit-packed evaluator
 (64 samples per ``uint64`` word, vectorised over the gates of a layer). The optimisation pass lives
 in :mod:`lgn_hw.optimize` (``optimize(netlist)``), which builds on this module; nothing here
 imports it.
@@ -16,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from .gates import MAX_FAN_IN, classify_table
+from .packed import count_packed, eval_layer_packed, pack_samples
+from .untrusted import FileRefused, json_depth, parse_json, read_regular
 
 FORMAT = "lgn-hw-netlist"
 #: The version written. Version 2 added the encoding's ``frac_bits`` (fixed-point map of real
@@ -24,8 +27,17 @@ VERSION = 2
 #: The versions read.
 VERSIONS = (1, 2)
 
-# Gate-chunk budget of the evaluator's widest temporary, in uint64 words.
-_EVAL_BUDGET_WORDS = 1 << 22
+# Limits of the format (docs/netlist.md, *Limits*), checked by load, from_dict and validate: far
+# above any network trained here (the largest preset has 48,000 gates), and low enough that every
+# tool handles a netlist within them with no integer overflow and in bounded memory.
+MAX_FILE_BYTES = 1 << 28       # a netlist file: 256 MiB of JSON
+MAX_SIGNALS = 1 << 21          # n_inputs + all gates; also bounds the head's entries and offsets
+MAX_CLASSES = 1 << 12          # head.classes
+MAX_RAW = 1 << 53              # |lo|, |hi| of encoding ranges and |one-hot values| (exact in float64)
+MAX_META_DEPTH = 64            # nesting of the free-form meta object
+
+# Sample-chunk budget of the evaluator's signal values, in uint64 words (256 MiB).
+_VALUES_BUDGET_WORDS = 1 << 25
 
 
 class NetlistError(ValueError):
@@ -75,10 +87,48 @@ def _fail(path: str, msg: str):
     raise NetlistError(f"{path}: {msg}")
 
 
-def _int(v, path):
+def _show(v, limit: int = 40) -> str:
+    """``repr(v)`` cut to ``limit`` characters: a message never echoes a huge value back."""
+    r = repr(v)
+    return r if len(r) <= limit else f"{r[:limit - 5]}...{r[-2:]}"
+
+
+def _int(v, path, lo=None, hi=None):
+    """``v`` as an int; with bounds, ``lo <= v <= hi`` (which also keeps it inside int64)."""
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        _fail(path, f"expected an integer, got {type(v).__name__} {v!r}"[:200])
-    return int(v)
+        _fail(path, f"expected an integer, got {type(v).__name__} {_show(v)}")
+    v = int(v)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        shown = str(v) if abs(v) < 10 ** 30 else f"a {len(str(abs(v)))}-digit number"
+        _fail(path, f"must be in {lo}..{hi}, got {shown}")
+    return v
+
+
+def _index(v, path, first, scope) -> int:
+    """A signal index read from JSON: an int in ``0..first-1`` (so never beyond int64)."""
+    v = _int(v, path)
+    if not 0 <= v < first:
+        shown = str(v) if abs(v) < 10 ** 30 else f"of {len(str(abs(v)))} digits"
+        _fail(path, f"index {shown} out of range ({scope} 0..{first - 1})")
+    return v
+
+
+def _check_raw(v, path) -> None:
+    """One raw-feature integer of an encoding (a range end or a one-hot value) within MAX_RAW."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and abs(int(v)) > MAX_RAW:
+        _fail(path, f"raw feature values are limited to +-2**53, got {int(v)}"[:200])
+
+
+def _check_encoding_dict(enc) -> None:
+    """Refuse raw integers beyond MAX_RAW before the encoding builds int64 arrays from them."""
+    feats = enc.get("features") if isinstance(enc, dict) else None
+    for i, fd in enumerate(feats if isinstance(feats, list) else []):
+        if not isinstance(fd, dict):
+            continue
+        for key in ("range", "values"):
+            vals = fd.get(key)
+            for j, v in enumerate(vals if isinstance(vals, list) else []):
+                _check_raw(v, f"encoding.features[{i}].{key}[{j}]")
 
 
 def _list(v, path, length=None):
@@ -94,15 +144,15 @@ def _table_from_hex(s, n, path) -> int:
     if not isinstance(s, str):
         _fail(path, f"expected a hex string, got {type(s).__name__}")
     if len(s) != width:
-        _fail(path, f"table {s!r} must have exactly {width} hex digit(s) for fan-in {n}")
+        _fail(path, f"table {_show(s)} must have exactly {width} hex digit(s) for fan-in {n}")
     try:
         value = int(s, 16)
     except ValueError:
-        _fail(path, f"table {s!r} is not hexadecimal")
+        _fail(path, f"table {_show(s)} is not hexadecimal")
     if s.lower() != s or s.startswith(("0x", "-", "+")):
-        _fail(path, f"table {s!r} must be lower-case hex without prefix")
+        _fail(path, f"table {_show(s)} must be lower-case hex without prefix")
     if value >> (1 << n):
-        _fail(path, f"table {s!r} has bits beyond the {1 << n} entries of fan-in {n}")
+        _fail(path, f"table {_show(s)} has bits beyond the {1 << n} entries of fan-in {n}")
     return value
 
 
@@ -123,8 +173,8 @@ class Netlist:
 
             try:
                 encoding = Encoding.from_dict(encoding)
-            except (ValueError, TypeError, KeyError) as e:
-                msg = str(e)
+            except (ValueError, TypeError, KeyError, OverflowError) as e:
+                msg = str(e) if len(str(e)) <= 300 else f"{str(e)[:290]}... (cut)"
                 raise NetlistError(msg if msg.startswith("encoding") else f"encoding: {msg}") from None
         self.encoding = encoding
         self.meta = dict(meta or {})
@@ -165,8 +215,11 @@ class Netlist:
     # ---------------------------------------------------------------- validation
     def validate(self) -> "Netlist":
         """Check every invariant of docs/netlist.md; raise :class:`NetlistError` naming the field."""
-        if self.n_inputs < 1:
-            _fail("n_inputs", f"must be >= 1, got {self.n_inputs}")
+        if not 1 <= self.n_inputs <= MAX_SIGNALS:
+            _fail("n_inputs", f"must be in 1..{MAX_SIGNALS}, got {self.n_inputs}")
+        if self.n_signals > MAX_SIGNALS:
+            _fail("layers", f"{self.n_signals:,} signals (inputs + gates), more than the "
+                  f"{MAX_SIGNALS:,} a netlist may have")
         first = self.n_inputs
         for li, layer in enumerate(self.layers):
             p = f"layers[{li}]"
@@ -187,10 +240,13 @@ class Netlist:
                       f"entries of fan-in {layer.fan_in}")
             first += len(layer)
         h = self.head
-        if h.classes < 1:
-            _fail("head.classes", f"must be >= 1, got {h.classes}")
+        if not 1 <= h.classes <= MAX_CLASSES:
+            _fail("head.classes", f"must be in 1..{MAX_CLASSES}, got {h.classes}")
         if len(h.groups) != h.classes:
             _fail("head.groups", f"expected {h.classes} groups (one per class), got {len(h.groups)}")
+        if sum(len(g) for g in h.groups) > MAX_SIGNALS:
+            _fail("head.groups", f"{sum(len(g) for g in h.groups):,} entries in all, more than "
+                  f"the {MAX_SIGNALS:,} a head may have")
         for c, g in enumerate(h.groups):
             bad = np.flatnonzero((g < 0) | (g >= first))
             if len(bad):
@@ -200,10 +256,22 @@ class Netlist:
             _fail("head.offsets", f"expected {h.classes} entries, got {h.offsets.size}")
         if (h.offsets < 0).any():
             _fail("head.offsets", "offsets must be non-negative")
+        if (h.offsets > MAX_SIGNALS).any():
+            c = int(np.flatnonzero(h.offsets > MAX_SIGNALS)[0])
+            _fail(f"head.offsets[{c}]", f"must be in 0..{MAX_SIGNALS}, got {h.offsets[c]}")
         if not (h.tau > 0 and np.isfinite(h.tau)):
             _fail("head.tau", f"must be a positive number, got {h.tau}")
-        if self.encoding is not None and self.encoding.n_bits != self.n_inputs:
-            _fail("encoding", f"encodes {self.encoding.n_bits} bits but n_inputs is {self.n_inputs}")
+        if self.encoding is not None:
+            for i, f in enumerate(self.encoding.features):
+                for j, v in enumerate(f.range):
+                    _check_raw(v, f"encoding.features[{i}].range[{j}]")
+                for j, v in enumerate(f.values if f.values is not None else []):
+                    _check_raw(v, f"encoding.features[{i}].values[{j}]")
+            if self.encoding.n_bits != self.n_inputs:
+                _fail("encoding", f"encodes {self.encoding.n_bits} bits but n_inputs is "
+                      f"{self.n_inputs}")
+        if json_depth(self.meta, MAX_META_DEPTH) > MAX_META_DEPTH:
+            _fail("meta", f"nested more than {MAX_META_DEPTH} levels deep")
         return self
 
     # ---------------------------------------------------------------- (de)serialisation
@@ -229,16 +297,16 @@ class Netlist:
         if not isinstance(d, dict):
             _fail("netlist", f"expected a JSON object, got {type(d).__name__}")
         if d.get("format") != FORMAT:
-            _fail("format", f"expected {FORMAT!r}, got {d.get('format')!r}")
+            _fail("format", f"expected {FORMAT!r}, got {_show(d.get('format'))}")
         version = d.get("version")
         if isinstance(version, bool) or version not in VERSIONS:
-            _fail("version", f"unsupported version {version!r} (this lgn-hw reads versions "
+            _fail("version", f"unsupported version {_show(version)} (this lgn-hw reads versions "
                   f"{', '.join(map(str, VERSIONS))})")
         for key in ("n_inputs", "layers", "head"):
             if key not in d:
                 _fail(key, "missing")
-        n_inputs = _int(d["n_inputs"], "n_inputs")
-        layers = []
+        n_inputs = _int(d["n_inputs"], "n_inputs", 1, MAX_SIGNALS)
+        layers, first = [], n_inputs
         for li, ld in enumerate(_list(d["layers"], "layers")):
             p = f"layers[{li}]"
             if not isinstance(ld, dict):
@@ -251,11 +319,16 @@ class Netlist:
                 _fail(f"{p}.fan_in", f"must be in 1..{MAX_FAN_IN}, got {n}")
             rows = _list(ld["inputs"], f"{p}.inputs")
             tabs = _list(ld["tables"], f"{p}.tables", len(rows))
+            if first + len(rows) > MAX_SIGNALS:
+                _fail(f"{p}.inputs", f"{first + len(rows):,} signals (inputs + gates) up to this "
+                      f"layer, more than the {MAX_SIGNALS:,} a netlist may have")
             inputs = np.empty((len(rows), n), dtype=np.int64)
             for g, row in enumerate(rows):
                 _list(row, f"{p}.inputs[{g}]", n)
                 for k, v in enumerate(row):
-                    inputs[g, k] = _int(v, f"{p}.inputs[{g}][{k}]")
+                    inputs[g, k] = _index(v, f"{p}.inputs[{g}][{k}]", first,
+                                          f"layer {li} may read signals")
+            first += len(rows)
             tables = np.array([_table_from_hex(s, n, f"{p}.tables[{g}]") for g, s in enumerate(tabs)],
                               dtype=np.uint64)
             layers.append(Layer(n, inputs, tables))
@@ -265,28 +338,35 @@ class Netlist:
         for key in ("classes", "groups"):
             if key not in hd:
                 _fail(f"head.{key}", "missing")
-        classes = _int(hd["classes"], "head.classes")
-        groups = []
-        for c, g in enumerate(_list(hd["groups"], "head.groups")):
-            _list(g, f"head.groups[{c}]")
-            groups.append(np.array([_int(v, f"head.groups[{c}][{i}]") for i, v in enumerate(g)],
-                                   dtype=np.int64))
-        if classes < 1:
-            _fail("head.classes", f"must be >= 1, got {classes}")
-        if len(groups) != classes:
-            _fail("head.groups", f"expected {classes} groups (one per class), got {len(groups)}")
+        classes = _int(hd["classes"], "head.classes", 1, MAX_CLASSES)
+        glist = _list(hd["groups"], "head.groups")
+        if len(glist) != classes:
+            _fail("head.groups", f"expected {classes} groups (one per class), got {len(glist)}")
+        groups, entries = [], 0
+        for c, g in enumerate(glist):
+            entries += len(_list(g, f"head.groups[{c}]"))
+            if entries > MAX_SIGNALS:
+                _fail(f"head.groups[{c}]", f"more than the {MAX_SIGNALS:,} entries a head may have")
+            groups.append(np.array([_index(v, f"head.groups[{c}][{i}]", first, "signals are")
+                                    for i, v in enumerate(g)], dtype=np.int64))
         offsets = hd.get("offsets", [0] * classes)
-        offsets = [_int(v, f"head.offsets[{i}]") for i, v in enumerate(_list(offsets, "head.offsets"))]
+        offsets = [_int(v, f"head.offsets[{i}]", 0, MAX_SIGNALS)
+                   for i, v in enumerate(_list(offsets, "head.offsets"))]
         tau = hd.get("tau", 1.0)
         if isinstance(tau, bool) or not isinstance(tau, (int, float)):
             _fail("head.tau", f"expected a number, got {type(tau).__name__}")
+        if isinstance(tau, int) and abs(tau) > 1 << 53:
+            _fail("head.tau", f"must be a positive number of at most 2**53, got {tau}"[:200])
         meta = d.get("meta")
         meta = {} if meta is None else meta
         if not isinstance(meta, dict):
             _fail("meta", "expected an object")
+        if json_depth(meta, MAX_META_DEPTH) > MAX_META_DEPTH:
+            _fail("meta", f"nested more than {MAX_META_DEPTH} levels deep")
         enc = d.get("encoding")
         if enc is not None and not isinstance(enc, dict):
             _fail("encoding", "expected an object or null")
+        _check_encoding_dict(enc)
         if len(offsets) != classes:
             _fail("head.offsets", f"expected {classes} entries, got {len(offsets)}")
         return cls(n_inputs, layers, Head(classes, groups, offsets, tau), enc, meta)
@@ -299,17 +379,13 @@ class Netlist:
 
     @classmethod
     def load(cls, path) -> "Netlist":
+        """Read and validate a netlist file: a regular file of at most MAX_FILE_BYTES (a FIFO or a
+        device is refused without reading), JSON within the reader's limits."""
         path = Path(path)
         try:
-            text = path.read_text()
-        except FileNotFoundError:
-            raise NetlistError(f"{path}: no such netlist file") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise NetlistError(f"{path}: cannot read ({e})") from None
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise NetlistError(f"{path}: not valid JSON (truncated or corrupt?): {e}") from None
+            d = parse_json(read_regular(path, MAX_FILE_BYTES, "netlist file"), path)
+        except FileRefused as e:
+            raise NetlistError(str(e)) from None
         try:
             return cls.from_dict(d)
         except NetlistError as e:
@@ -323,15 +399,19 @@ class Netlist:
             raise NetlistError(f"evaluate: expected bits of shape (N, {self.n_inputs}), "
                                f"got {bits.shape}")
         n = bits.shape[0]
-        words = pack_samples(bits)
-        values = np.empty((self.n_signals, words.shape[1]), dtype=np.uint64)
-        values[: self.n_inputs] = words
-        offs = self.layer_offsets
-        for li, layer in enumerate(self.layers):
-            values[offs[li]:offs[li + 1]] = eval_layer_packed(layer, values)
         counts = np.zeros((n, self.head.classes), dtype=np.int64)
-        for c, group in enumerate(self.head.groups):
-            counts[:, c] = count_packed(values, group, n) + self.head.offsets[c]
+        # samples per pass, so that the signal values stay within their budget
+        step = 64 * max(1, _VALUES_BUDGET_WORDS // max(1, self.n_signals))
+        offs = self.layer_offsets
+        for s in range(0, n, step):
+            words = pack_samples(bits[s:s + step])
+            values = np.empty((self.n_signals, words.shape[1]), dtype=np.uint64)
+            values[: self.n_inputs] = words
+            for li, layer in enumerate(self.layers):
+                values[offs[li]:offs[li + 1]] = eval_layer_packed(layer, values)
+            m = min(n, s + step) - s
+            for c, group in enumerate(self.head.groups):
+                counts[s:s + m, c] = count_packed(values, group, m) + self.head.offsets[c]
         return counts, np.argmax(counts, axis=1) if n else np.zeros(0, dtype=np.int64)
 
     def evaluate_raw(self, x):
@@ -344,47 +424,6 @@ class Netlist:
         widths = "x".join(f"{len(layer)}/{layer.fan_in}" for layer in self.layers) or "none"
         return (f"Netlist(n_inputs={self.n_inputs}, layers={widths}, "
                 f"classes={self.head.classes})")
-
-
-def pack_samples(bits) -> np.ndarray:
-    """uint64[n_bits, ceil(N/64)]: sample ``i`` is bit ``i % 64`` of word ``i // 64``."""
-    bits = np.asarray(bits).astype(bool)
-    n, m = bits.shape
-    n_words = (n + 63) // 64
-    padded = np.zeros((m, n_words * 64), dtype=bool)
-    padded[:, :n] = bits.T
-    return np.packbits(padded, axis=1, bitorder="little").view("<u8").astype(np.uint64, copy=False)
-
-
-def eval_layer_packed(layer: Layer, values: np.ndarray) -> np.ndarray:
-    """Outputs uint64[G, W] of one layer from the packed signal values (a mux tree per gate,
-    folding input 0 first: 2**n - 1 word-wide multiplexers)."""
-    n = layer.fan_in
-    g_total, w = len(layer), values.shape[1]
-    out = np.empty((g_total, w), dtype=np.uint64)
-    chunk = max(1, _EVAL_BUDGET_WORDS // max(1, (1 << max(0, n - 1)) * w))
-    bitpos = np.arange(1 << n, dtype=np.uint64)
-    for s in range(0, g_total, chunk):
-        e = min(g_total, s + chunk)
-        # table bits as all-ones / all-zeros words: [g, 2**n, 1]
-        c = (np.uint64(0) - ((layer.tables[s:e, None] >> bitpos) & np.uint64(1)))[:, :, None]
-        for k in range(n):
-            x = values[layer.inputs[s:e, k]][:, None, :]  # [g, 1, W]
-            lo, hi = c[:, 0::2], c[:, 1::2]
-            c = lo ^ ((lo ^ hi) & x)
-        out[s:e] = np.broadcast_to(c[:, 0], (e - s, w))
-    return out
-
-
-def count_packed(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
-    """int64[n]: per-sample number of ones among ``values[group]`` (with multiplicity)."""
-    total = np.zeros(values.shape[1] * 64, dtype=np.int64)
-    step = max(1, (1 << 24) // max(1, values.shape[1] * 64))
-    for s in range(0, len(group), step):
-        rows = values[group[s:s + step]]
-        total += np.unpackbits(rows.view(np.uint8), axis=1, bitorder="little").sum(
-            axis=0, dtype=np.int64)
-    return total[:n]
 
 
 def random_netlist(rng, n_inputs, widths, fan_ins, classes, *, special=0.2, skip=False,
