@@ -16,7 +16,8 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["FileRefused", "MAX_NUMBER_DIGITS", "read_regular", "parse_json", "json_depth"]
+__all__ = ["FileRefused", "MAX_NUMBER_DIGITS", "check_regular", "read_regular", "parse_json",
+           "json_depth"]
 
 # The longest integer literal a JSON file we read may hold. A signed 64-bit value has 19 digits;
 # anything longer is refused by the reader's own range checks, which then name the field.
@@ -34,6 +35,16 @@ def _kind(mode: int) -> str:
         if test(mode):
             return name
     return "not a regular file"
+
+
+def check_regular(path, what: str = "file") -> None:
+    """Refuse ``path`` if it exists and is not a regular file (a FIFO, device, directory, socket)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise FileRefused(f"{path}: {_kind(mode)}, not a {what}")
 
 
 def read_regular(path, max_bytes: int, what: str = "file") -> bytes:

@@ -255,12 +255,14 @@ def test_download_gz_content_checksum(tmp_path, data_root):
         dl.fetch("file:///nonexistent/x", tmp_path / "x", md5)
 
 
-def test_fashion_mnist_layout_and_classes(data_root, tmp_path):
-    """Fashion-MNIST has MNIST's file format under fashion-mnist/ (MNIST's files stand in here)."""
+def test_fashion_mnist_layout_and_classes(data_root, tmp_path, monkeypatch):
+    """Fashion-MNIST has MNIST's file format under fashion-mnist/ (MNIST's files stand in here,
+    with MNIST's checksums)."""
     folder = tmp_path / "fashion-mnist"
     folder.mkdir()
     for name in MNIST_FILES:
         shutil.copy(data_root / "mnist" / f"{name}.gz", folder / f"{name}.gz")
+        monkeypatch.setitem(dl.SOURCES, f"fashion-mnist/{name}.gz", dl.SOURCES[f"mnist/{name}.gz"])
     ds = load("fashion_mnist", tmp_path)
     assert ds.name == "fashion-mnist" and ds.x_train.shape == (60000, 784) and len(ds.y_test) == 10000
     assert ds.class_names[0] == "T-shirt/top" and ds.class_names[9] == "Ankle boot"

@@ -4,13 +4,16 @@ Owns the table of upstream URLs and MD5 sums (``SOURCES``) and ``find_file``, wh
 an existing file, downloads it (``download=True``: checksum verified before an atomic write), or
 raises a one-line ``DatasetError`` saying which file, where it was looked for, and how to get it.
 MD5 sums are over the *uncompressed* content (so a re-compressed ``.gz`` still matches), except for
-Fashion-MNIST, whose published sums are of Zalando's ``.gz`` files.
+Fashion-MNIST, whose published sums are of Zalando's ``.gz`` files. Files already on disk are checked
+against the same sums by ``lgn_hw.datasets.verify``. ``read_maybe_gzip`` reads regular files only,
+of at most ``MAX_FILE_BYTES`` before and after decompression.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import urllib.error
 import urllib.request
 import zlib
@@ -19,8 +22,12 @@ from pathlib import Path
 from lgn_hw import DATA_ENV
 from lgn_hw.atomic import write_bytes_atomic
 from lgn_hw.datasets import DatasetError
+from lgn_hw.untrusted import FileRefused, check_regular, read_regular
 
-__all__ = ["SOURCES", "find_file", "fetch", "read_maybe_gzip", "md5_hex"]
+__all__ = ["SOURCES", "MAX_FILE_BYTES", "find_file", "fetch", "read_maybe_gzip", "md5_hex"]
+
+#: The largest dataset file read, compressed or after decompression (MNIST's largest is 47 MB).
+MAX_FILE_BYTES = 1 << 30
 
 _MNIST = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 _FASHION = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
@@ -54,14 +61,28 @@ def md5_hex(data: bytes) -> str:
 
 def read_maybe_gzip(path: Path) -> bytes:
     """The file's bytes, gunzipped if the name ends in ``.gz``; a corrupt or truncated gzip
-    stream raises ``DatasetError`` naming the file."""
-    data = path.read_bytes()
+    stream raises ``DatasetError`` naming the file, and so does a FIFO, a device or a file (or its
+    decompressed content) larger than ``MAX_FILE_BYTES``."""
+    try:
+        data = read_regular(path, MAX_FILE_BYTES, "dataset file")
+    except FileRefused as exc:
+        raise DatasetError(str(exc)) from None
     if path.suffix != ".gz":
         return data
     try:
-        return gzip.decompress(data)
+        return _gunzip(data, path)
     except (EOFError, OSError, zlib.error) as exc:
         raise DatasetError(f"{path}: corrupt or truncated gzip file ({exc}); delete it and fetch it again") from None
+
+
+def _gunzip(data: bytes, path: Path) -> bytes:
+    """gzip.decompress, but stopping at MAX_FILE_BYTES of output (a few KiB can claim gigabytes)."""
+    with gzip.GzipFile(fileobj=io.BytesIO(data)) as f:
+        out = f.read(MAX_FILE_BYTES + 1)
+    if len(out) > MAX_FILE_BYTES:
+        raise DatasetError(f"{path}: decompresses to more than {MAX_FILE_BYTES:,} bytes: not a "
+                           f"dataset file")
+    return out
 
 
 def fetch(url: str, dest: Path, md5: str, covers: str = "content", timeout: float = 60.0) -> Path:
@@ -100,6 +121,10 @@ def find_file(root: Path, dataset: str, rel: str, alternatives: tuple[str, ...] 
     download ``rel`` (when ``download`` and ``rel`` has a known source) or raise ``DatasetError``."""
     candidates = [root / rel] + [root / a for a in alternatives]
     for p in candidates:
+        try:
+            check_regular(p, "dataset file")
+        except FileRefused as exc:
+            raise DatasetError(str(exc)) from None
         if p.is_file():
             return p
     if download:

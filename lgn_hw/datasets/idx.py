@@ -3,18 +3,21 @@
 Files keep their upstream names (``train-images-idx3-ubyte`` ...), gzip-compressed (``.gz``) or
 not, under ``<root>/mnist/`` and ``<root>/fashion-mnist/``. The parser checks the magic number,
 the element type, the dimensions and the exact file length, so a truncated or foreign file gives
-a one-line ``DatasetError`` instead of a garbled array. Images become int64[N, 784] pixels 0..255
-(row-major, ``pixel_<row>_<col>``), the official 60,000 / 10,000 split.
+a one-line ``DatasetError`` instead of a garbled array; the loaders then check the official split
+sizes, the label range and the published checksum (``verify``). Images become int64[N, 784] pixels
+0..255 (row-major, ``pixel_<row>_<col>``), the official 60,000 / 10,000 split.
 """
 
 from __future__ import annotations
 
+import math
 import struct
 from pathlib import Path
 
 import numpy as np
 
 from lgn_hw.datasets import Dataset, DatasetError
+from lgn_hw.datasets import verify
 from lgn_hw.datasets.download import find_file, read_maybe_gzip
 
 __all__ = ["parse_idx", "read_idx", "load_mnist", "load_fashion_mnist"]
@@ -26,6 +29,8 @@ FILES = {
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
+#: Samples in the official split of MNIST and Fashion-MNIST.
+SPLIT_SIZES = {"train": 60000, "test": 10000}
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot"]
 
@@ -42,7 +47,7 @@ def parse_idx(data: bytes, what: str, ndim: int) -> np.ndarray:
     if len(data) < head:
         raise DatasetError(f"{what}: truncated IDX file ({len(data)} bytes, header needs {head})")
     dims = struct.unpack(f">{ndim}I", data[4:head])
-    expected = head + int(np.prod(dims, dtype=np.int64))
+    expected = head + math.prod(dims)  # exact: a bogus header cannot overflow it
     if len(data) != expected:
         state = "truncated" if len(data) < expected else "oversized"
         raise DatasetError(f"{what}: {state} IDX file: {len(data)} bytes, dimensions {list(dims)} "
@@ -57,18 +62,26 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
 
 def _load_idx_dataset(name: str, folder: str, root: Path, download: bool,
                       class_names: list[str]) -> Dataset:
-    arrays = {}
+    arrays, files = {}, {}
     for key, base in FILES.items():
-        path = find_file(root, name, f"{folder}/{base}.gz", (f"{folder}/{base}",), download)
-        arrays[key] = read_idx(path, 3 if key.endswith("images") else 1)
+        rel = f"{folder}/{base}.gz"
+        path = find_file(root, name, rel, (f"{folder}/{base}",), download)
+        content = read_maybe_gzip(path)
+        arrays[key] = parse_idx(content, str(path), 3 if key.endswith("images") else 1)
+        files[key] = (path, rel, content)
     for split in ("train", "test"):
         imgs, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if imgs.shape[0] != labels.shape[0]:
             raise DatasetError(f"{name}: {split} has {imgs.shape[0]} images but {labels.shape[0]} labels")
         if imgs.shape[1:] != (28, 28):
             raise DatasetError(f"{name}: {split} images are {imgs.shape[1]}x{imgs.shape[2]}, expected 28x28")
+        if imgs.shape[0] != SPLIT_SIZES[split]:
+            raise DatasetError(f"{name}: {split} has {imgs.shape[0]} images, the official split "
+                               f"{SPLIT_SIZES[split]}")
         if labels.size and labels.max() >= len(class_names):
             raise DatasetError(f"{name}: {split} label {int(labels.max())} out of range 0..{len(class_names) - 1}")
+    for path, rel, content in files.values():
+        verify.check(path, rel, content)
     n_pix = 28 * 28
     return Dataset(
         name=name,

@@ -3,7 +3,8 @@
 Files are the UCI originals under ``<root>/uci/``. Categorical values become integer codes 0..k-1
 in the fixed vocabulary order below (the order of the UCI ``.names`` files), a missing value ``?``
 its own, last, category; ordinal ranges (``30-39``) become ordinal codes 0..k-1 and count as
-numeric; continuous values stay integers. An unexpected value names the file and line.
+numeric; continuous values stay integers. An unexpected value names the file and line; a file
+that parses is then checked against its published checksum (``verify``).
 
 Splits: Adult and MONK use the official train/test files (32,561 / 16,281; MONK 124, 169, 122
 train, 432 test each). Breast cancer has none: a fixed stratified split (seed 0) keeps 57 of the
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from lgn_hw.datasets import Dataset, DatasetError, stratified_split
+from lgn_hw.datasets import verify
 from lgn_hw.datasets.download import find_file, read_maybe_gzip
 
 __all__ = ["ADULT_FEATURES", "BREAST_CANCER_FEATURES", "load_adult", "load_breast_cancer", "load_monk"]
@@ -81,10 +83,12 @@ BREAST_CANCER_SEED = 0
 MONK_VALUES = [3, 3, 2, 3, 4, 2]  # a1..a6 take values 1..k in the files
 
 
-def _rows(path: Path, n_fields: int, sep: str | None) -> list[tuple[int, list[str]]]:
-    """Non-empty, non-comment lines split into exactly ``n_fields`` stripped fields, with line numbers."""
+def _rows(path: Path, n_fields: int, sep: str | None) -> tuple[list[tuple[int, list[str]]], bytes]:
+    """Non-empty, non-comment lines split into exactly ``n_fields`` stripped fields, with line
+    numbers, and the file's content (for ``verify.check`` once the values parsed)."""
+    content = read_maybe_gzip(path)
     try:
-        text = read_maybe_gzip(path).decode("ascii")
+        text = content.decode("ascii")
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{path}: not an ASCII text file ({exc.reason} at byte {exc.start})") from None
     rows = []
@@ -98,7 +102,7 @@ def _rows(path: Path, n_fields: int, sep: str | None) -> list[tuple[int, list[st
         rows.append((lineno, fields))
     if not rows:
         raise DatasetError(f"{path}: no data rows")
-    return rows
+    return rows, content
 
 
 def _code(value: str, vocab: list[str], path: Path, lineno: int, feature: str) -> int:
@@ -115,8 +119,9 @@ def _int(value: str, path: Path, lineno: int, feature: str) -> int:
         raise DatasetError(f"{path}:{lineno}: {feature} value {value!r} is not an integer") from None
 
 
-def _read_adult(path: Path, strip_dot: bool) -> tuple[np.ndarray, np.ndarray]:
-    rows = _rows(path, len(ADULT_FEATURES) + 1, ",")
+def _read_adult(root: Path, rel: str, download: bool, strip_dot: bool) -> tuple[np.ndarray, np.ndarray]:
+    path = find_file(root, "adult", rel, (), download)
+    rows, content = _rows(path, len(ADULT_FEATURES) + 1, ",")
     x = np.empty((len(rows), len(ADULT_FEATURES)), dtype=np.int64)
     y = np.empty(len(rows), dtype=np.int64)
     for i, (lineno, fields) in enumerate(rows):
@@ -125,13 +130,14 @@ def _read_adult(path: Path, strip_dot: bool) -> tuple[np.ndarray, np.ndarray]:
                        else _code(fields[f], vocab, path, lineno, name))
         label = fields[-1][:-1] if strip_dot and fields[-1].endswith(".") else fields[-1]
         y[i] = _code(label, ADULT_CLASSES, path, lineno, "class")
+    verify.check(path, rel, content)
     return x, y
 
 
 def load_adult(root: Path, download: bool = False) -> Dataset:
     """UCI Adult (census income), official split. Continuous ranges are the min..max over both files."""
-    x_tr, y_tr = _read_adult(find_file(root, "adult", "uci/adult.data", (), download), strip_dot=False)
-    x_te, y_te = _read_adult(find_file(root, "adult", "uci/adult.test", (), download), strip_dot=True)
+    x_tr, y_tr = _read_adult(root, "uci/adult.data", download, strip_dot=False)
+    x_te, y_te = _read_adult(root, "uci/adult.test", download, strip_dot=True)
     both = np.concatenate([x_tr, x_te])
     ranges = [(int(both[:, f].min()), int(both[:, f].max())) if vocab is None else (0, len(vocab) - 1)
               for f, (_, vocab) in enumerate(ADULT_FEATURES)]
@@ -148,13 +154,14 @@ def load_adult(root: Path, download: bool = False) -> Dataset:
 def load_breast_cancer(root: Path, download: bool = False) -> Dataset:
     """UCI Breast Cancer (Ljubljana), 286 rows, class in the first column; fixed stratified split."""
     path = find_file(root, "breast-cancer", "uci/breast-cancer.data", (), download)
-    rows = _rows(path, len(BREAST_CANCER_FEATURES) + 1, ",")
+    rows, content = _rows(path, len(BREAST_CANCER_FEATURES) + 1, ",")
     x = np.empty((len(rows), len(BREAST_CANCER_FEATURES)), dtype=np.int64)
     y = np.empty(len(rows), dtype=np.int64)
     for i, (lineno, fields) in enumerate(rows):
         y[i] = _code(fields[0], BREAST_CANCER_CLASSES, path, lineno, "class")
         for f, (name, vocab, _) in enumerate(BREAST_CANCER_FEATURES):
             x[i, f] = _code(fields[f + 1], vocab, path, lineno, name)
+    verify.check(path, "uci/breast-cancer.data", content)
     train, test = stratified_split(y, BREAST_CANCER_N_TEST, BREAST_CANCER_SEED)
     return Dataset(
         name="breast-cancer", x_train=x[train], y_train=y[train], x_test=x[test], y_test=y[test],
@@ -168,22 +175,25 @@ def load_breast_cancer(root: Path, download: bool = False) -> Dataset:
     )
 
 
-def _read_monk(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    rows = _rows(path, 8, None)  # class, a1..a6, id
+def _read_monk(root: Path, problem: int, part: str, download: bool) -> tuple[np.ndarray, np.ndarray]:
+    rel = f"uci/monks-{problem}.{part}"
+    path = find_file(root, f"monk{problem}", rel, (), download)
+    rows, content = _rows(path, 8, None)  # class, a1..a6, id
     x = np.empty((len(rows), 6), dtype=np.int64)
     y = np.empty(len(rows), dtype=np.int64)
     for i, (lineno, fields) in enumerate(rows):
         y[i] = _code(fields[0], ["0", "1"], path, lineno, "class")
         for f, k in enumerate(MONK_VALUES):
             x[i, f] = _code(fields[f + 1], [str(v) for v in range(1, k + 1)], path, lineno, f"a{f + 1}")
+    verify.check(path, rel, content)
     return x, y
 
 
 def load_monk(problem: int, root: Path, download: bool = False) -> Dataset:
     """MONK's problem 1, 2 or 3, official split; attribute values 1..k become codes 0..k-1."""
     name = f"monk{problem}"
-    x_tr, y_tr = _read_monk(find_file(root, name, f"uci/monks-{problem}.train", (), download))
-    x_te, y_te = _read_monk(find_file(root, name, f"uci/monks-{problem}.test", (), download))
+    x_tr, y_tr = _read_monk(root, problem, "train", download)
+    x_te, y_te = _read_monk(root, problem, "test", download)
     return Dataset(
         name=name, x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te, n_classes=2,
         feature_names=[f"a{i}" for i in range(1, 7)], feature_kinds=["categorical"] * 6,
