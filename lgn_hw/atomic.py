@@ -1,7 +1,9 @@
 """Atomic file writes: write a temporary file next to the target, then ``os.replace`` it.
 
 Every stage writes its outputs through these helpers, so an interrupted run never leaves a
-half-written netlist, report or dataset file behind.
+half-written netlist, report or dataset file behind. A process killed mid-write (SIGKILL) can leave
+its temporary file (``.<name>.<random>.tmp``); ``stale_temps`` finds them for an owner that knows
+no writer of its own is running (it holds its folder's lock) and may remove them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_bytes_atomic", "write_text_atomic", "write_json_atomic"]
+__all__ = ["write_bytes_atomic", "write_text_atomic", "write_json_atomic", "stale_temps"]
+
+_SUFFIX = ".tmp"
+
+
+def _prefix(name: str) -> str:
+    return f".{name}."
 
 
 def _umask() -> int:
@@ -25,7 +33,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (parent directories are created). Returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_prefix(path.name), suffix=_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -50,3 +58,13 @@ def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8
 def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int | None = 1) -> Path:
     """Serialise ``obj`` as JSON (with a trailing newline) and write it atomically."""
     return write_text_atomic(path, json.dumps(obj, indent=indent) + "\n")
+
+
+def stale_temps(folder: str | os.PathLike, names) -> list[Path]:
+    """The temporary files that writes of ``folder/<name>`` (for each of ``names``) left behind."""
+    folder = Path(folder)
+    found = []
+    for name in names:
+        found += [p for p in folder.glob(f"{_prefix(name)}*{_SUFFIX}")
+                  if p.is_file() and len(p.name) > len(_prefix(name)) + len(_SUFFIX)]
+    return sorted(found)

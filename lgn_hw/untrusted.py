@@ -16,8 +16,8 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["FileRefused", "MAX_NUMBER_DIGITS", "check_regular", "read_regular", "parse_json",
-           "json_depth"]
+__all__ = ["FileRefused", "MAX_NUMBER_DIGITS", "check_regular", "open_regular", "read_regular",
+           "parse_json", "json_depth"]
 
 # The longest integer literal a JSON file we read may hold. A signed 64-bit value has 19 digits;
 # anything longer is refused by the reader's own range checks, which then name the field.
@@ -47,8 +47,9 @@ def check_regular(path, what: str = "file") -> None:
         raise FileRefused(f"{path}: {_kind(mode)}, not a {what}")
 
 
-def read_regular(path, max_bytes: int, what: str = "file") -> bytes:
-    """The bytes of regular file ``path`` (at most ``max_bytes``), else :class:`FileRefused`."""
+def open_regular(path, max_bytes: int, what: str = "file"):
+    """Open regular file ``path`` (at most ``max_bytes``) for binary reading, else
+    :class:`FileRefused`; nothing is read from a file that is refused."""
     path = Path(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
@@ -67,7 +68,12 @@ def read_regular(path, max_bytes: int, what: str = "file") -> bytes:
     except BaseException:
         os.close(fd)
         raise
-    with os.fdopen(fd, "rb") as f:
+    return os.fdopen(fd, "rb")
+
+
+def read_regular(path, max_bytes: int, what: str = "file") -> bytes:
+    """The bytes of regular file ``path`` (at most ``max_bytes``), else :class:`FileRefused`."""
+    with open_regular(path, max_bytes, what) as f:
         try:
             data = f.read(max_bytes + 1)
         except OSError as e:

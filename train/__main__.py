@@ -22,6 +22,9 @@ from lgn_hw.columns import MISSING
 from .config import PRESETS, ConfigError, resolve
 from .model import FIRST_LAYER
 
+#: The most --threads (OpenMP starts them all: a million would exhaust the machine).
+MAX_THREADS = 1024
+
 
 def _preset_epilog() -> str:
     """The presets, one per line (the \\b keeps click from rewrapping them)."""
@@ -121,8 +124,8 @@ def main(preset, layers, out, resume, threads, quiet, download, **opts):
     from .loop import TrainingError, train
 
     if threads is not None:
-        if threads < 1:
-            raise click.UsageError(f"--threads must be >= 1, got {threads}")
+        if not 1 <= threads <= MAX_THREADS:
+            raise click.UsageError(f"--threads must be in 1..{MAX_THREADS}, got {threads}")
         torch.set_num_threads(threads)
     try:
         cfg = resolve(preset, layers=layers, **opts)
@@ -137,6 +140,9 @@ def main(preset, layers, out, resume, threads, quiet, download, **opts):
         raise click.UsageError(str(exc)) from None
     except (DataError, TrainingError) as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # the disk failed under a write (full, removed, read-only)
+        where = exc.filename or out
+        raise click.ClickException(f"{where}: {exc.strerror or exc}") from None
     if "valid_acc_discrete" in final:
         click.echo(f"discretized validation accuracy: {100 * final['valid_acc_discrete']:.2f}% "
                    f"(epoch {final['selected_epoch']} of {final['epochs']})")

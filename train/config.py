@@ -29,6 +29,8 @@ SCHEDULES = ("constant", "cosine")
 SELECT = ("last", "best")
 #: Share of the training rows held out for validation by default (MNIST: 6,000 of 60,000).
 DEFAULT_VALID_FRACTION = 0.1
+#: The largest --seed (seeds are non-negative: numpy's SeedSequence takes no negative entropy).
+MAX_SEED = 2**63 - 1
 
 
 class ConfigError(ValueError):
@@ -216,6 +218,8 @@ def check(cfg: TrainConfig) -> None:
     for w in cfg.width:
         if w < 1:
             raise ConfigError(f"--width must be positive, got {w}")
+    from .limits import check_signals
+    check_signals(cfg.width, 1)
     if cfg.param not in PARAMS:
         raise ConfigError(f"--param must be one of {', '.join(PARAMS)}, got {cfg.param!r}")
     if cfg.param == "original" and any(f != 2 for f in cfg.fan_in):
@@ -229,6 +233,10 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"--encoding must be uniform or quantile, got {cfg.encoding!r}")
     if cfg.thresholds < 1:
         raise ConfigError(f"--thresholds must be >= 1, got {cfg.thresholds}")
+    from lgn_hw.netlist import MAX_SIGNALS
+    if cfg.thresholds > MAX_SIGNALS:
+        raise ConfigError(f"--thresholds {cfg.thresholds}: more input bits than the {MAX_SIGNALS:,} "
+                          f"signals a netlist may have (lgn_hw.netlist.MAX_SIGNALS)")
     if not (math.isfinite(cfg.tau) and cfg.tau > 0):
         raise ConfigError(f"--tau must be a positive number, got {cfg.tau}")
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
@@ -282,3 +290,6 @@ def check(cfg: TrainConfig) -> None:
     _check_file_options(cfg)
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"--device must be auto, cpu or cuda, got {cfg.device!r}")
+    if not 0 <= cfg.seed <= MAX_SEED:
+        raise ConfigError(f"--seed must be in 0..{MAX_SEED}, got {cfg.seed}")
+

@@ -85,6 +85,8 @@ def load_encoded(name: str, data_root=None, thresholds: int = 3, method: str = "
         enc = encoding.for_dataset(ds, thresholds=thresholds, method=method)
     except ValueError as exc:
         raise DataError(f"cannot encode {name}: {exc}") from None
+    from .limits import check_data
+    check_data(name, len(full.y_train) + len(full.y_test), enc.n_bits)
 
     def bits(x):
         return torch.from_numpy(np.ascontiguousarray(enc.encode(x), dtype=np.uint8))

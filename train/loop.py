@@ -22,6 +22,7 @@ from lgn_hw.datasets import IMAGE_SHAPES
 from . import outputs
 from .augment import AugmentError, ShiftAugment
 from .config import ConfigError, TrainConfig
+from .limits import check_training
 from .data import EncodedData
 from .discretize import discretize, gate_kinds
 from .model import LogicNet
@@ -132,17 +133,53 @@ class _StopFlag:
 
 def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool = False,
           progress: bool = True, step_hook=None) -> dict:
-    """Train, writing every output to ``out``; returns the final metrics dict.
+    """Train, writing every output to ``out`` (locked for the run; train/outputs.py says how the
+    folder stays consistent); returns the final metrics dict.
 
     ``step_hook(step)`` is called after each optimiser step (tests use it to interrupt a run).
     """
-    out = Path(out)
+    try:
+        with outputs.locked(out):
+            return _train(cfg, data, Path(out), resume, progress, step_hook)
+    except outputs.OutputError as exc:
+        raise TrainingError(str(exc)) from None
+
+
+def _resume_state(cfg: TrainConfig, out: Path, model, opt) -> dict:
+    """Load ``out``'s checkpoint into the model and optimiser; its step, history, run and best."""
+    ck_path = out / outputs.CHECKPOINT
+    if not ck_path.exists():
+        raise TrainingError(f"--resume: no checkpoint at {ck_path}")
+    try:
+        ck = outputs.load_checkpoint(ck_path, resume=True)
+    except outputs.CheckpointError as exc:
+        raise TrainingError(f"--resume: {exc}") from None
+    old = {k: v for k, v in TrainConfig.from_dict(ck["config"]).to_dict().items()  # defaults for new keys
+           if k not in ("epochs", "steps", "device")}
+    new = {k: v for k, v in cfg.to_dict().items() if k not in ("epochs", "steps", "device")}
+    if old != new:
+        diff = sorted(k for k in new if old.get(k) != new[k])
+        raise TrainingError(f"--resume: {ck_path} was trained with different settings "
+                            f"({', '.join(diff)})")
+    try:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        torch.set_rng_state(ck["rng_torch"])
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:
+        why = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        raise TrainingError(f"--resume: {ck_path} does not fit this model ({why[:160]})") from None
+    return ck
+
+
+def _train(cfg: TrainConfig, data: EncodedData, out: Path, resume: bool, progress: bool,
+           step_hook) -> dict:
     split_fraction = data.valid.get("fraction", 0.0)
     if split_fraction != cfg.valid_fraction:
         raise TrainingError(f"the data holds out a validation fraction of {split_fraction}, the "
                             f"configuration asks for {cfg.valid_fraction} (load it with "
                             f"train.data.load_for(cfg))")
     device = resolve_device(cfg.device)
+    check_training(cfg, data.n_inputs, device)
     model = build_model(cfg, data.n_inputs, data.n_classes)
     # fused: one kernel over all parameters (3.4x faster per step for a learnable mapping
     # of 7 M scores on one thread); supported on CPU and CUDA
@@ -155,10 +192,13 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
     best = None  # --select best: {"epoch", "step", "valid_acc_discrete", "model"} of the best epoch
     if cfg.init_from and not resume:
         src = Path(cfg.init_from)
-        if not src.is_file():
+        if not src.exists():
             raise TrainingError(f"--init-from: no checkpoint at {src}")
         try:
             state = outputs.load_checkpoint(src)["model"]
+        except outputs.CheckpointError as exc:
+            raise TrainingError(f"--init-from {exc}") from None
+        try:
             model.load_state_dict(state)
         except (KeyError, RuntimeError, OSError, ValueError) as exc:
             # torch's message starts with a header line ending in ':'; the first detail says what differs
@@ -167,28 +207,18 @@ def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool 
             raise TrainingError(f"--init-from {src}: not a checkpoint of this architecture "
                                 f"({why[:200]})") from None
     if resume:
-        ck_path = out / outputs.CHECKPOINT
-        if not ck_path.exists():
-            raise TrainingError(f"--resume: no checkpoint at {ck_path}")
-        ck = outputs.load_checkpoint(ck_path)
-        old = {k: v for k, v in TrainConfig.from_dict(ck["config"]).to_dict().items()  # defaults for new keys
-               if k not in ("epochs", "steps", "device")}
-        new = {k: v for k, v in cfg.to_dict().items() if k not in ("epochs", "steps", "device")}
-        if old != new:
-            diff = sorted(k for k in new if old.get(k) != new[k])
-            raise TrainingError(f"--resume: {ck_path} was trained with different settings "
-                                f"({', '.join(diff)})")
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        torch.set_rng_state(ck["rng_torch"])
+        ck = _resume_state(cfg, out, model, opt)
         step, history, run = ck["step"], ck["history"], ck["run"]
         best = ck.get("best")
+        if step > total:
+            raise TrainingError(f"--resume: {out / outputs.CHECKPOINT} is at step {step}, past the "
+                                f"{total} steps asked for (--epochs and --steps may only grow)")
     model.to(device)
     for state in opt.state.values():
         for k, v in state.items():
             if torch.is_tensor(v) and k != "step":
                 state[k] = v.to(device)
-    out.mkdir(parents=True, exist_ok=True)
+    outputs.begin_run(out, resume)
     outputs.write_json(out / outputs.CONFIG, cfg.to_dict())
 
     wall_base, session_t0 = run.get("wall", 0.0), time.perf_counter()
@@ -315,10 +345,10 @@ def finish(model, cfg, data, device, out: Path, history: list, run: dict, select
     net.meta.update({"final": {k: final[k] for k in ("test_acc_discrete", "test_acc_continuous",
                                                       "discretization_gap", "valid_acc_discrete",
                                                       "selected_epoch", "gates") if k in final}})
-    net.save(out / outputs.NETLIST)
     outputs.write_json(out / outputs.METRICS, {"config": cfg.to_dict(), "epochs": history, "final": final})
     if history:
         outputs.plot_curves(out / outputs.CURVES, history,
                             f"{cfg.dataset}: {'x'.join(map(str, cfg.width))} gates, fan-in "
                             f"{','.join(map(str, sorted(set(cfg.fan_in))))}, {cfg.param}")
+    net.save(out / outputs.NETLIST)  # last: it marks the run finished (train/outputs.py)
     return final

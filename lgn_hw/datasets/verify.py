@@ -42,7 +42,7 @@ def _read_cache() -> dict:
 
 
 def _remember(key: str, entry: list) -> None:
-    cache = _read_cache()
+    cache = {k: v for k, v in _read_cache().items() if Path(k).exists()}  # forget removed files
     cache[key] = entry
     try:
         write_json_atomic(CACHE.expanduser(), cache, indent=None)
