@@ -148,7 +148,14 @@ def _train_proc(out, *args, epochs=200):
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for(cond, proc, timeout=240):
+def _finish(proc, code=None, timeout=900):
+    """Wait for ``proc``, reading its pipes (so a full pipe cannot block it)."""
+    out, err = proc.communicate(timeout=timeout)
+    if code is not None:
+        assert proc.returncode == code, err
+
+
+def _wait_for(cond, proc, timeout=600):
     t0 = time.monotonic()
     while not cond():
         assert proc.poll() is None, proc.communicate()
@@ -164,12 +171,9 @@ def test_a_second_training_into_the_same_folder_is_refused_and_a_killed_one_leav
         r = CliRunner().invoke(main, [*TINY, "--out", str(out)])
         assert _one_error(r) == (f"Error: --out {out} is in use by another training; wait for it "
                                  f"to finish or choose another --out")
-        first.send_signal(signal.SIGKILL)
-        first.wait(60)
     finally:
-        if first.poll() is None:
-            first.kill()
-        first.communicate()
+        first.send_signal(signal.SIGKILL)
+        _finish(first)
     stale = out / ".checkpoint.pt.k1ll3d.tmp"  # what a SIGKILL during a checkpoint write leaves
     stale.write_bytes(b"half a checkpoint")
     keep = out / ".notes.tmp"  # not one of ours
@@ -200,8 +204,7 @@ def run_a(tmp_path_factory):
     """A finished run (seed 1) whose files the interrupt tests restore before each attempt."""
     out = tmp_path_factory.mktemp("a") / "o"
     a = _train_proc(out, "--seed", "1", epochs=2)
-    assert a.wait(300) == 0, a.communicate()
-    a.communicate()
+    _finish(a, 0)
     return {p.name: p.read_bytes() for p in out.iterdir()}
 
 
@@ -245,8 +248,7 @@ def test_interrupted_training_leaves_the_old_run_the_new_one_or_an_unfinished_on
             while not ready(out) and b.poll() is None:
                 time.sleep(0.01)
             b.send_signal(sig)
-        b.wait(300)
-        b.communicate()
+        _finish(b)
         state, cfg = _state(out)
         if state == "finished" and cfg["seed"] == 1:
             assert {p.name: p.read_bytes() for p in out.iterdir()} == run_a
@@ -260,8 +262,7 @@ def test_interrupted_training_leaves_the_old_run_the_new_one_or_an_unfinished_on
             assert r.exit_code == 1 and "no netlist at" in r.output
             if (out / "checkpoint.pt").exists() and not resumed:
                 again = _train_proc(out, "--seed", "2", "--resume", epochs=20)
-                assert again.wait(300) == 0, again.communicate()
-                again.communicate()
+                _finish(again, 0)
                 assert _state(out) == ("finished", json.loads((out / "config.json").read_text()))
                 assert _state(out)[1]["seed"] == 2
                 resumed = True
