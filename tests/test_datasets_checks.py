@@ -129,3 +129,17 @@ def test_reads_are_bounded(data_root, monkeypatch):
     with pytest.raises(DatasetError, match=r"train-labels-idx1-ubyte\.gz: 28,881 bytes, more than the "
                                            r"20,000 a dataset file may have$"):
         dl.read_maybe_gzip(p)
+
+
+@pytest.mark.timeout(60)
+def test_a_users_data_file_that_is_a_fifo_or_a_gzip_bomb(tmp_path, monkeypatch):
+    """`--dataset PATH` reads regular files of bounded size only (a FIFO used to hang the read)."""
+    from lgn_hw.datasets.tabular import read_table
+
+    os.mkfifo(tmp_path / "rows.csv")
+    with pytest.raises(DatasetError, match=r"rows\.csv: a FIFO, not a file$"):
+        read_table(tmp_path / "rows.csv")
+    (tmp_path / "big.csv.gz").write_bytes(gzip.compress(b"x,y\n" + b"1,0\n" * 20_000))
+    monkeypatch.setattr(dl, "MAX_FILE_BYTES", 40_000)
+    with pytest.raises(DatasetError, match=r"big\.csv\.gz: decompresses to more than 40,000 bytes"):
+        read_table(tmp_path / "big.csv.gz")

@@ -24,7 +24,8 @@ from lgn_hw.atomic import write_bytes_atomic
 from lgn_hw.datasets import DatasetError
 from lgn_hw.untrusted import FileRefused, check_regular, read_regular
 
-__all__ = ["SOURCES", "MAX_FILE_BYTES", "find_file", "fetch", "read_maybe_gzip", "md5_hex"]
+__all__ = ["SOURCES", "MAX_FILE_BYTES", "find_file", "fetch", "read_maybe_gzip", "gunzip_bounded",
+           "md5_hex"]
 
 #: The largest dataset file read, compressed or after decompression (MNIST's largest is 47 MB).
 MAX_FILE_BYTES = 1 << 30
@@ -70,12 +71,12 @@ def read_maybe_gzip(path: Path) -> bytes:
     if path.suffix != ".gz":
         return data
     try:
-        return _gunzip(data, path)
+        return gunzip_bounded(data, path)
     except (EOFError, OSError, zlib.error) as exc:
         raise DatasetError(f"{path}: corrupt or truncated gzip file ({exc}); delete it and fetch it again") from None
 
 
-def _gunzip(data: bytes, path: Path) -> bytes:
+def gunzip_bounded(data: bytes, path: Path) -> bytes:
     """gzip.decompress, but stopping at MAX_FILE_BYTES of output (a few KiB can claim gigabytes)."""
     with gzip.GzipFile(fileobj=io.BytesIO(data)) as f:
         out = f.read(MAX_FILE_BYTES + 1)

@@ -22,9 +22,9 @@ recover exactly its test (or training) rows.
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
+import zlib
 from pathlib import Path
 from typing import Sequence
 
@@ -52,20 +52,19 @@ def _split_spec(path) -> tuple[str, ...]:
 def _read_bytes(path: Path, digest=None) -> bytes:
     """The file's bytes (decompressed for ``.gz``); ``digest`` (a hashlib object) is fed the
     bytes as stored."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DatasetError(f"{path}: is a directory, not a data file") from None
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    from lgn_hw.datasets.download import MAX_FILE_BYTES, gunzip_bounded
+    from lgn_hw.untrusted import FileRefused, read_regular
+
+    try:  # a regular file of bounded size: a FIFO or a device is refused, never read
+        data = read_regular(path, MAX_FILE_BYTES, "file")
+    except FileRefused as exc:
+        raise DatasetError(str(exc)) from None
     if digest is not None:
         digest.update(data)
     if path.name.lower().endswith(".gz"):
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
+            data = gunzip_bounded(data, path)
+        except (OSError, EOFError, zlib.error) as exc:
             raise DatasetError(f"{path}: not a valid gzip file ({exc})") from None
     return data
 
