@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import fixedpoint
 from .gates import MAX_FAN_IN, classify_table
 from .packed import count_packed, eval_layer_packed, pack_samples
 from .untrusted import FileRefused, json_depth, parse_json, read_regular
@@ -33,7 +34,7 @@ VERSIONS = (1, 2)
 MAX_FILE_BYTES = 1 << 28       # a netlist file: 256 MiB of JSON
 MAX_SIGNALS = 1 << 21          # n_inputs + all gates; also bounds the head's entries and offsets
 MAX_CLASSES = 1 << 12          # head.classes
-MAX_RAW = 1 << 53              # |lo|, |hi| of encoding ranges and |one-hot values| (exact in float64)
+MAX_RAW = fixedpoint.LIMIT     # |lo|, |hi| of encoding ranges and |one-hot values|: 2**53, exact in float64
 MAX_META_DEPTH = 64            # nesting of the free-form meta object
 
 # Sample-chunk budget of the evaluator's signal values, in uint64 words (256 MiB).
@@ -120,15 +121,15 @@ def _check_raw(v, path) -> None:
 
 
 def _check_encoding_dict(enc) -> None:
-    """Refuse raw integers beyond MAX_RAW before the encoding builds int64 arrays from them."""
+    """Refuse one-hot values beyond MAX_RAW before the encoding builds int64 arrays from them
+    (ranges stay Python ints: ``validate`` checks them, after the encoding's own checks)."""
     feats = enc.get("features") if isinstance(enc, dict) else None
     for i, fd in enumerate(feats if isinstance(feats, list) else []):
         if not isinstance(fd, dict):
             continue
-        for key in ("range", "values"):
-            vals = fd.get(key)
-            for j, v in enumerate(vals if isinstance(vals, list) else []):
-                _check_raw(v, f"encoding.features[{i}].{key}[{j}]")
+        vals = fd.get("values")
+        for j, v in enumerate(vals if isinstance(vals, list) else []):
+            _check_raw(v, f"encoding.features[{i}].values[{j}]")
 
 
 def _list(v, path, length=None):
