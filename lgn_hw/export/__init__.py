@@ -1,0 +1,9 @@
+"""Export a netlist as code: bit-sliced C99 for CPUs and microcontrollers (``--lang c``) and
+C++ for HLS tools (``--lang hls``), from one logic graph (docs/export.md).
+
+``logic`` puts the netlist in one hash-consed Boolean graph (per-gate formulas from
+``minimize``, carry-save popcounts, the argmax), ``encoder`` fixes the integer semantics of the
+raw-feature encoder, ``c`` / ``hls`` emit the sources (strings only through ``cnames``),
+``engine`` builds the C into a cached shared library for ``lgn-hw infer --engine c``, ``cli``
+is ``lgn-hw export``. Numpy only: no torch here.
+"""
