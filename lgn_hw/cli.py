@@ -17,6 +17,7 @@ from lgn_hw import __version__
 #: subcommand name -> "module:attribute" of its click.Command
 COMMANDS: dict[str, str] = {
     "infer": "lgn_hw.infer:infer_command",
+    "export": "lgn_hw.export.cli:export_command",
     "rtl": "rtl.cli:rtl_command",
     "sim": "rtl.cli:sim_command",
     "build": "boards.cli:build_command",

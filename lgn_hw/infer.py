@@ -1,10 +1,12 @@
-"""``lgn-hw infer``: accuracy and throughput of a netlist's bit-packed software evaluator.
+"""``lgn-hw infer``: accuracy and throughput of a netlist's software evaluators.
 
 Loads a Netlist (default ``lgn-out/netlist.json``) and a dataset split or a user's file
 (``lgn_hw.datasets.samples``), encodes the raw features with the netlist's own encoding, evaluates
 in batches (``Netlist.evaluate``, 64 samples per word) and prints the accuracy (when the samples
 have labels), the predicted classes by name and the evaluator's throughput; encoding time is
 reported separately. ``--predictions FILE`` writes every sample's predicted class (CSV, atomically).
+The evaluator is the netlist compiled to C (``--engine c``, ``lgn_hw.export.engine``: the default
+when a C compiler is found; it also times its own encoder) or the bit-packed numpy one.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class InferResult:
     evaluate_s: float
     pred: np.ndarray
     counts: np.ndarray
+    classify_s: float | None = None  # the C engine from raw features (encoder included)
 
     @property
     def accuracy(self) -> float:
@@ -64,10 +67,12 @@ def dataset_from_meta(meta) -> str | None:
 
 
 def run_infer(netlist, x: np.ndarray, y: np.ndarray | None, batch: int = 16384, progress: bool = False,
-              repeat: int = 1) -> InferResult:
+              repeat: int = 1, engine=None) -> InferResult:
     """Encode ``x`` with the netlist's encoding, evaluate in batches, compare with ``y`` (if any).
 
-    With ``repeat > 1`` the evaluation runs that many times and ``evaluate_s`` is the median."""
+    With ``repeat > 1`` the evaluation runs that many times and ``evaluate_s`` is the median.
+    ``engine`` (a ``lgn_hw.export.engine.CEngine``) evaluates packed bits in C instead of numpy
+    (packing counts as encoding) and also times its raw-feature path (``classify_s``)."""
     if netlist.encoding is None:
         raise click.ClickException("the netlist has no encoding (its inputs are bits): infer needs one to "
                                    "encode raw dataset features")
@@ -77,6 +82,10 @@ def run_infer(netlist, x: np.ndarray, y: np.ndarray | None, batch: int = 16384, 
     batch = max(64, (int(batch) // 64) * 64)
     t0 = time.perf_counter()
     bits = netlist.encoding.encode(x)
+    if engine is not None:
+        from lgn_hw.netlist import pack_samples
+
+        packed = [(pack_samples(bits[s:s + batch]), len(bits[s:s + batch])) for s in range(0, len(x), batch)]
     encode_s = time.perf_counter() - t0
     from tqdm import tqdm
 
@@ -86,9 +95,10 @@ def run_infer(netlist, x: np.ndarray, y: np.ndarray | None, batch: int = 16384, 
         for _ in range(max(1, repeat)):
             preds, counts = [], []
             elapsed = 0.0
-            for s in range(0, len(x), batch):
+            for i, s in enumerate(range(0, len(x), batch)):
                 t0 = time.perf_counter()
-                c, p = netlist.evaluate(bits[s:s + batch])
+                c, p = (netlist.evaluate(bits[s:s + batch]) if engine is None
+                        else engine.evaluate_packed(*packed[i]))
                 elapsed += time.perf_counter() - t0
                 preds.append(p)
                 counts.append(c)
@@ -98,7 +108,18 @@ def run_infer(netlist, x: np.ndarray, y: np.ndarray | None, batch: int = 16384, 
     pred = np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
     cnt = np.concatenate(counts) if counts else np.zeros((0, netlist.n_classes), dtype=np.int64)
     correct = None if y is None else int(np.sum(pred == y))
-    return InferResult(len(x), correct, encode_s, evaluate_s, pred, cnt)
+    classify_s = None
+    if engine is not None:
+        raw = engine.features(x)  # conversion to the C feature type is not timed
+        classify_s = float(np.median([_timed(engine.classify, raw, False) for _ in range(max(1, repeat))]))
+    return InferResult(len(x), correct, encode_s, evaluate_s, pred.astype(np.int64), cnt.astype(np.int64),
+                       classify_s)
+
+
+def _timed(fn, *args) -> float:
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
 
 
 @click.command("infer", short_help="Accuracy and throughput of a netlist on a dataset.")
@@ -117,7 +138,10 @@ def run_infer(netlist, x: np.ndarray, y: np.ndarray | None, batch: int = 16384, 
               help="Evaluate this many times and report the median time.")
 @click.option("--predictions", type=click.Path(dir_okay=False), default=None,
               help="Write each sample's predicted class to this CSV file (row, class, name).")
-def infer_command(netlist, dataset, data_root, download, split, limit, batch, repeat, predictions):
+@click.option("--engine", type=click.Choice(["auto", "c", "numpy"]), default="auto", show_default=True,
+              help="c: the netlist compiled to C (cached per machine); numpy: the bit-packed numpy "
+                   "evaluator; auto: c when a C compiler is found, else numpy.")
+def infer_command(netlist, dataset, data_root, download, split, limit, batch, repeat, predictions, engine):
     """Accuracy and throughput of NETLIST (default lgn-out/netlist.json) on a dataset split."""
     from lgn_hw.datasets import DatasetError, list_datasets
     from lgn_hw.datasets.samples import default_dataset, netlist_samples, prediction_summary
@@ -130,10 +154,19 @@ def infer_command(netlist, dataset, data_root, download, split, limit, batch, re
         s = netlist_samples(net, dataset, data_root, split, download=download, limit=limit)
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from None
-    res = run_infer(net, s.x, s.y, batch=batch, progress=True, repeat=repeat)
+    from lgn_hw.export.engine import select_engine
+
+    eng, how = select_engine(net, engine)
+    if eng is not None:
+        try:
+            eng.features(s.x)
+        except ValueError as exc:
+            raise click.ClickException(f"--engine c: {exc}") from None
+    res = run_infer(net, s.x, s.y, batch=batch, progress=True, repeat=repeat, engine=eng)
     n_in = net.n_inputs
     click.echo(f"netlist: {netlist or DEFAULT_NETLIST} ({len(net.layers)} layers, {net.n_gates} gates, "
                f"{n_in} input bits, {net.n_classes} classes)")
+    click.echo(f"engine: {how}")
     click.echo(f"dataset: {s.what}")
     if res.correct is not None:
         click.echo(f"accuracy: {res.accuracy:.4f} ({res.correct}/{res.n_samples})")
@@ -143,9 +176,14 @@ def infer_command(netlist, dataset, data_root, download, split, limit, batch, re
     if predictions:
         _write_predictions(predictions, s, res.pred)
         click.echo(f"wrote {predictions} ({res.n_samples} predictions)")
-    click.echo(f"evaluate: {res.samples_per_s:,.0f} samples/s ({_secs(res.evaluate_s)}, bit-packed numpy, "
+    what = "bit-packed numpy" if eng is None else "C, packed bits"
+    click.echo(f"evaluate: {res.samples_per_s:,.0f} samples/s ({_secs(res.evaluate_s)}, {what}, "
                f"batches of {max(64, batch // 64 * 64)}"
                + (f", median of {repeat} runs)" if repeat > 1 else ")"))
+    if res.classify_s is not None:
+        rate = res.n_samples / res.classify_s if res.classify_s > 0 else float("inf")
+        click.echo(f"classify: {rate:,.0f} samples/s ({_secs(res.classify_s)}, C, raw features: "
+                   "encoder included, classes only)")
     click.echo(f"encode: {_secs(res.encode_s)} ({n_in} bits/sample, not included above)")
 
 

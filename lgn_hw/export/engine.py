@@ -20,7 +20,10 @@ from lgn_hw.cbuild import build_cached, compiler_version, cpu_tag, find_compiler
 from .c import count_type, render_c
 from .encoder import plan_encoder
 
-__all__ = ["CEngine", "EngineError", "available", "FLAGS"]
+__all__ = ["CEngine", "EngineError", "available", "select_engine", "FLAGS", "ENGINES"]
+
+#: the evaluators ``lgn-hw infer --engine`` knows
+ENGINES = ("auto", "c", "numpy")
 
 #: how the engine compiles the export (``-march=native``: the library stays on this machine's cache)
 FLAGS = ("-O2", "-march=native", "-std=c99", "-shared", "-fPIC")
@@ -36,6 +39,28 @@ class EngineError(RuntimeError):
 def available() -> bool:
     """Whether a C compiler is found (``$CC``, else cc/gcc/clang)."""
     return find_compiler() is not None
+
+
+def select_engine(netlist, choice: str = "auto"):
+    """``(CEngine or None, description)`` for ``lgn-hw infer --engine``: ``c`` builds the engine
+    (a one-line ``click.ClickException`` if it cannot), ``numpy`` gives None, ``auto`` tries ``c``
+    and falls back to numpy, saying why."""
+    import click
+
+    from .cnames import ExportError
+
+    if choice == "numpy":
+        return None, "numpy (bit-packed, --engine numpy)"
+    cc = find_compiler()
+    try:
+        if cc is None:
+            raise EngineError("no C compiler found (set $CC)")
+        eng = CEngine(netlist, cc)
+    except (EngineError, ExportError) as exc:
+        if choice == "c":
+            raise click.ClickException(f"--engine c: {exc}") from None
+        return None, f"numpy (bit-packed; the C engine is unavailable: {exc})"
+    return eng, f"c (the netlist compiled with {cc} {' '.join(FLAGS[:2])}: {eng.library})"
 
 
 class CEngine:
