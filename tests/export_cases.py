@@ -16,7 +16,7 @@ import numpy as np
 
 from lgn_hw.cbuild import find_compiler
 from lgn_hw.encoding import Encoding, Feature, thermometer_raw
-from lgn_hw.netlist import Netlist, random_netlist
+from lgn_hw.netlist import Netlist, random_netlist  # noqa: F401 (re-exported for tests)
 
 ROOT = Path(__file__).resolve().parents[1]
 CC = find_compiler()
