@@ -149,3 +149,23 @@ def trained(preset_args: tuple) -> Netlist:
 
 DIGITS = ("--width", "120,60", "--epochs", "3", "--thresholds", "2")
 ADULT = ("--preset", "adult", "--epochs", "1", "--width", "128,64")
+
+
+def real_valued_netlist(seed: int = 0):
+    """A netlist whose features are real numbers (fixed-point maps fitted on a training column),
+    one integer feature and one one-hot; and real test rows (training-range and beyond)."""
+    from lgn_hw.encoding import onehot_feature, real_feature, thermometer_feature
+
+    rng = np.random.default_rng(seed)
+    train = rng.normal(0, [1.0, 1e-3, 250.0], size=(500, 3))
+    feats = [real_feature(f"r{i}", train[:, i], np.quantile(train[:, i], [0.2, 0.5, 0.8]))
+             for i in range(3)]
+    feats += [thermometer_feature("int", [3, 7], (0, 9)), onehot_feature("cat", [1, 2], (0, 3))]
+    enc = Encoding(feats)
+    net = random_netlist(seed, enc.n_bits, [40, 20], [3, 4], 2, offsets=True)
+    net.encoding = enc
+    x = np.column_stack([rng.normal(0, [1.5, 1.5e-3, 400.0], size=(400, 3)),
+                         rng.integers(0, 10, 400), rng.integers(0, 4, 400)])
+    x[:3, :3] = [[1e300, -1e300, 5e-324], [-0.0, 0.0, 2.0 ** -40], [np.nextafter(feats[0].thresholds[0]
+                                                                                   * 2.0 ** -feats[0].frac_bits, 0), 0, 0]]
+    return net.validate(), x

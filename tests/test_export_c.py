@@ -143,6 +143,32 @@ def test_driver_on_a_file_of_samples(tmp_path):
     assert subprocess.run([str(exe), str(tmp_path / "missing.csv")], capture_output=True).returncode == 2
 
 
+def test_real_valued_features_through_the_fixed_point_map(tmp_path):
+    """Features with frac_bits: the engine maps reals as Encoding.encode does; the driver reads
+    real numbers and applies the same exact map (values beyond the training range saturate)."""
+    net, x = ec.real_valued_netlist()
+    want_c, want_p = net.evaluate_raw(x)
+    got_c, got_p = CEngine(net).classify(x)
+    assert np.array_equal(got_c, want_c) and np.array_equal(got_p, want_p)
+    exp = render_c(net, "real")
+    for name, text in exp.files.items():
+        (tmp_path / name).write_text(text)
+    exe = tmp_path / "real"
+    proc = subprocess.run([ec.CC, *ec.STRICT, "-O1", "-o", str(exe), str(tmp_path / "real.c"),
+                           str(tmp_path / "real_main.c")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    text = "\n".join(",".join(repr(float(v)) if i < 3 else str(int(v)) for i, v in enumerate(r))
+                     for r in x) + "\n"
+    out = subprocess.run([str(exe), "-c"], input=text, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    got = np.array([[int(v) for v in ln.split(",")] for ln in out.stdout.splitlines()])
+    assert np.array_equal(got[:, 0], want_p) and np.array_equal(got[:, 1:], want_c)
+    for bad, msg in [("nan,0,0,1,1", "value 1: not a number"), ("1e3x,0,0,1,1", "value 1: not a number"),
+                     ("0,0,0,1.5,1", "value 4: not an integer")]:
+        r = subprocess.run([str(exe)], input=bad + "\n", capture_output=True, text=True)
+        assert r.returncode == 1 and r.stderr.strip().endswith(msg), r.stderr
+
+
 def test_driver_without_encoding_reads_bits(tmp_path):
     net = ec.fuzz_netlists(3, 1)[0]
     exp = render_c(net, "bits")

@@ -89,6 +89,15 @@ def test_fuzzed_netlists_of_every_fan_in(tmp_path):
         assert np.array_equal(got[:, 0], want_p) and np.array_equal(got[:, 1:], want_c), i
 
 
+def test_real_valued_features(tmp_path):
+    net, x = ec.real_valued_netlist(1)
+    _, exe = _testbench(net, tmp_path)
+    rows = [[repr(float(v)) if i < 3 else str(int(v)) for i, v in enumerate(r)] for r in x]
+    got = _run(exe, rows, "-c")
+    want_c, want_p = net.evaluate_raw(x)
+    assert np.array_equal(got[:, 0], want_p) and np.array_equal(got[:, 1:], want_c)
+
+
 def test_every_raw_type_and_hostile_names(tmp_path):
     from test_export_c import HOSTILE
 

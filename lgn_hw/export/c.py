@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from lgn_hw import __version__
 
+from . import c_driver as D
 from . import c_templates as T
 from .cnames import DEFAULT_PREFIX, ExportError, c_string, check_prefix
 from .encoder import encoder_graph, plan_encoder
@@ -266,15 +267,17 @@ def _emit_nodes(graph, node, done: set, blk: int, p: str) -> list:
 
 
 def _driver(netlist, plan, p: str, fields: dict) -> str:
+    P = p.upper()
     if plan is not None:
-        f = dict(fields, DRIVER_INPUT=f"{plan.n_features} integer features",
-                 N_VALUES=f"{p.upper()}_N_FEATURES", CHECK=T.DRIVER_RAW, BUF_T=f"{p}_feature_t",
-                 BUF_SIZE=f"BATCH * {p.upper()}_N_FEATURES", CLEAR="",
-                 EVAL=f"{p}_classify(buf, n, cls, counts);")
+        frac = ", ".join(str(-1 if fb is None else fb) for fb in plan.frac_bits)
+        f = dict(fields, DRIVER_INPUT=f"{plan.n_features} features (integers; real numbers for a "
+                 "feature with a fixed-point map)", N_VALUES=f"{P}_N_FEATURES", PARSE=D.PARSE_RAW,
+                 BUF_T=f"{p}_feature_t", BUF_SIZE=f"BATCH * {P}_N_FEATURES", CLEAR="",
+                 FRAC_BITS=frac, EVAL=f"{p}_classify(buf, n, cls, counts);")
     else:
         f = dict(fields, DRIVER_INPUT=f"{netlist.n_inputs} input bits (0 or 1)",
-                 N_VALUES=f"{p.upper()}_N_INPUTS", CHECK=T.DRIVER_BITS, BUF_T="uint64_t",
-                 BUF_SIZE=f"(size_t){p.upper()}_N_INPUTS * (BATCH / 64)",
+                 N_VALUES=f"{P}_N_INPUTS", PARSE=D.PARSE_BITS, BUF_T="uint64_t",
+                 BUF_SIZE=f"(size_t){P}_N_INPUTS * (BATCH / 64)",
                  CLEAR="memset(buf, 0, sizeof buf);",
                  EVAL=f"{p}_eval_packed(buf, BATCH, cls, counts);")
-    return _fill(_fill(T.DRIVER, p, {"CHECK": f.pop("CHECK")}), p, f)
+    return _fill(_fill(D.DRIVER, p, {"PARSE": f.pop("PARSE")}), p, f)

@@ -7,7 +7,9 @@ integer type, the smallest standard C type that holds every feature's ``range``;
 this type decides for every value it can hold (a threshold at or below its minimum, above its
 maximum, a one-hot value it cannot represent) becomes a constant bit, which the logic graph then
 folds through the gates. Inside each feature's ``range`` the result equals the hardware encoder's
-bit for bit; values outside the range are outside the contract (the driver refuses them).
+bit for bit; values outside the range are outside the contract (the driver refuses them). A
+feature with a fixed-point map (``frac_bits``) takes, like the hardware port, the integer
+``lgn_hw.fixedpoint.quantize`` makes of the real value (the drivers apply the map themselves).
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ class EncoderPlan:
     type_max: int
     ranges: list
     names: list
+    frac_bits: list  # per feature: None (integer raw values) or its fixed-point map's frac_bits
     ge: list = field(default_factory=list)
     eq: list = field(default_factory=list)
     nz: list = field(default_factory=list)
@@ -85,7 +88,8 @@ def plan_encoder(encoding) -> EncoderPlan:
     """The :class:`EncoderPlan` of an ``lgn_hw.encoding.Encoding``."""
     ranges = [(int(f.range[0]), int(f.range[1])) for f in encoding.features]
     ctype, tmin, tmax = _pick_type(ranges)
-    plan = EncoderPlan(ctype, tmin, tmax, ranges, [f.name for f in encoding.features])
+    plan = EncoderPlan(ctype, tmin, tmax, ranges, [f.name for f in encoding.features],
+                       [f.frac_bits for f in encoding.features])
     bit = 0
     for fi, feat in enumerate(encoding.features):
         if feat.kind == "thermometer":

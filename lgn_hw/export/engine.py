@@ -128,8 +128,10 @@ class CEngine:
         return cnt.astype(np.int64), cls.astype(np.int64)
 
     def features(self, x) -> np.ndarray:
-        """``x[N, F]`` as the C feature type; ValueError if a value is not an integer or does
-        not fit that type (where the C encoder and ``Encoding.encode`` could differ)."""
+        """``x[N, F]`` as the C feature type (features with a fixed-point map through
+        ``lgn_hw.fixedpoint``, as ``Encoding.encode`` does); ValueError if a value is not an
+        integer or does not fit that type (where the C encoder and ``Encoding.encode`` could
+        differ)."""
         if self.feature_dtype is None:
             raise ValueError("classify: this netlist has no encoding (its inputs are bits)")
         x = np.asarray(x)
@@ -138,6 +140,11 @@ class CEngine:
             raise ValueError(f"classify: expected raw input of shape [N, {f}], got {list(x.shape)}")
         if x.dtype == np.bool_:
             x = x.astype(np.uint8)
+        mapped = self.netlist.encoding.mapped
+        if mapped:  # real values -> the fixed-point integers the C (and the hardware) take
+            x = x.astype(np.float64)
+            for i in mapped:
+                x[:, i] = self.netlist.encoding.features[i].to_integers(x[:, i], f"feature {i}")
         if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
             raise ValueError(f"classify: expected numbers, got dtype {x.dtype}")
         if x.dtype == self.feature_dtype:

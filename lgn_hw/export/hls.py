@@ -84,7 +84,8 @@ def render_hls(netlist, prefix: str = DEFAULT_PREFIX) -> HLSExport:
                        "PORT": "features", "FEATURE_T": plan.ctype,
                        "N_FEATURES": plan.n_features, "SIGNED": int(plan.signed),
                        "MINS": ", ".join(c_int(lo) for lo, _ in plan.ranges),
-                       "MAXS": ", ".join(c_int(hi) for _, hi in plan.ranges)})
+                       "MAXS": ", ".join(c_int(hi) for _, hi in plan.ranges),
+                       "FRAC_BITS": ", ".join(str(-1 if b is None else b) for b in plan.frac_bits)})
         header_extra = T.FEATURE_TYPES
         tb_read = T.TB_READ_FEATURES
     else:

@@ -132,6 +132,20 @@ typedef unsigned long long wide_t;
 #endif
 static const wide_t fmin[@P@_N_FEATURES] = {@MINS@};
 static const wide_t fmax[@P@_N_FEATURES] = {@MAXS@};
+static const int frac_bits[@P@_N_FEATURES] = {@FRAC_BITS@}; // -1: an integer feature
+
+// clamp(floor(x * 2**s), lo, hi), exactly (lgn_hw.fixedpoint.quantize; doubling is exact).
+static long long quantize(double x, int s, long long lo, long long hi)
+{
+    for (int i = 0; i < s && x < 1e17 && x > -1e17; i++)
+        x *= 2.0;
+    if (x <= (double)lo)
+        return lo;
+    if (x >= (double)hi)
+        return hi;
+    long long t = (long long)x;
+    return (double)t > x ? t - 1 : t;
+}
 
 // Parse one line into sample[]; an empty string, or what is wrong with it.
 static std::string parse(const std::string &text, @p@_feature_t *sample)
@@ -148,6 +162,15 @@ static std::string parse(const std::string &text, @p@_feature_t *sample)
         const char *digits = s + (*s == '-' || *s == '+');
         char *end;
         errno = 0;
+        if (frac_bits[n] >= 0) { // a real number through the fixed-point map
+            double x = std::strtod(s, &end);
+            if (end == s || (*end && *end != ' ') || x != x)
+                return "value " + std::to_string(n + 1) + ": not a number";
+            sample[n] = (@p@_feature_t)quantize(x, frac_bits[n], (long long)fmin[n], (long long)fmax[n]);
+            n++;
+            s = end;
+            continue;
+        }
         wide_t v = PARSE(s, &end, 10);
         if (*digits < '0' || *digits > '9' || (*end && *end != ' '))
             return "value " + std::to_string(n + 1) + ": not an integer";
