@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from lgn_hw import cli
 from lgn_hw.cli import COMMANDS, LazyGroup, main
 
-ALL = ["boards", "build", "infer", "report", "rtl", "run", "sim", "synth", "verify"]
+ALL = ["boards", "build", "export", "infer", "report", "rtl", "run", "sim", "synth", "verify"]
 
 
 def test_help_lists_all_commands():
@@ -26,7 +26,8 @@ def test_help_lists_all_commands():
 
 def test_command_table_matches_the_contract():
     assert COMMANDS == {
-        "infer": "lgn_hw.infer:infer_command", "rtl": "rtl.cli:rtl_command", "sim": "rtl.cli:sim_command",
+        "infer": "lgn_hw.infer:infer_command", "export": "lgn_hw.export.cli:export_command",
+        "rtl": "rtl.cli:rtl_command", "sim": "rtl.cli:sim_command",
         "build": "boards.cli:build_command", "report": "flows.cli:report_command",
         "verify": "flows.cli:verify_command", "synth": "flows.cli:synth_command",
         "run": "boards.cli:run_command", "boards": "boards.cli:boards_command",

@@ -3,8 +3,9 @@ command-line driver ``PREFIX_main.c``).
 
 The logic graph (:mod:`lgn_hw.export.logic`) becomes straight-line code over a word type of
 ``PREFIX_LANES`` x 64 samples (``uint64_t``, or a GCC/Clang vector of them): one C operator per
-graph operation, split into functions of a bounded number of operations (so that the compiler's
-time stays linear in the netlist). A value that a later function reads lives in a slot of one
+graph operation, in the graph's depth-first schedule (few values alive at once), split into
+functions of a bounded number of operations (so that the compiler's time stays linear in the
+netlist). A value that a later function reads lives in a slot of one
 workspace array; slots are reused once their last reader has run, which keeps the working set
 small and in cache. The fixed parts (encoder tables and loop, bit-plane extraction, public
 functions, driver) are in :mod:`lgn_hw.export.c_templates`; no string of the netlist reaches the
@@ -69,7 +70,7 @@ def _join(items, per_line=16) -> str:
 def _emit_logic(graph, outputs, p: str, chunk: int):
     """C code of ``PREFIX_logic(in, out)`` and the number of workspace slots."""
     nodes = graph.nodes
-    ops = [n for n, (op, _, _) in enumerate(nodes) if op not in ("const", "in")]
+    ops = graph.schedule(outputs)
     chunk_of = {n: i // chunk for i, n in enumerate(ops)}
     n_chunks = (len(ops) + chunk - 1) // chunk
     last = {}

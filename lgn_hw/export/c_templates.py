@@ -85,6 +85,11 @@ typedef uint64_t @p@_word;
 #  define @P@_LITTLE_ENDIAN 0
 #endif
 typedef union { @p@_word w; uint64_t u[@P@_LANES]; } @p@_lanes;
+#if defined(__GNUC__) || defined(__clang__)
+#  define @P@_PREFETCH(p) __builtin_prefetch(p)
+#else
+#  define @P@_PREFETCH(p) ((void)(p))
+#endif
 #define @P@_FILL(d, v) do { int l_; for (l_ = 0; l_ < @P@_LANES; l_++) (d).u[l_] = (v); } while (0)
 
 const char @p@_info[] = @INFO@;
@@ -144,11 +149,19 @@ void @p@_eval_packed(const uint64_t *bits, size_t n, int32_t *cls, @p@_count_t *
     int l;
     for (w0 = 0; w0 < words; w0 += @P@_LANES) {
         size_t done = w0 * 64, m = n - done < @P@_BLOCK ? n - done : @P@_BLOCK;
-        for (j = 0; j < @p@_n_live; j++) {
-            const uint64_t *src = bits + (size_t)@p@_live_in[j] * words + w0;
-            for (l = 0; l < @P@_LANES; l++)
-                in[@p@_live_in[j]].u[l] = w0 + l < words ? src[l] : 0;
-        }
+        if (w0 + @P@_LANES <= words) /* whole lanes: one copy per input row */
+            for (j = 0; j < @p@_n_live; j++) {
+                const uint64_t *src = bits + (size_t)@p@_live_in[j] * words + w0;
+                memcpy(&in[@p@_live_in[j]], src, sizeof in[0]);
+                @P@_PREFETCH(src + @P@_LANES); /* the rows are far apart: fetch the next block early */
+                @P@_PREFETCH(src + 2 * @P@_LANES - 1);
+            }
+        else
+            for (j = 0; j < @p@_n_live; j++) {
+                const uint64_t *src = bits + (size_t)@p@_live_in[j] * words + w0;
+                for (l = 0; l < @P@_LANES; l++)
+                    in[@p@_live_in[j]].u[l] = w0 + l < words ? src[l] : 0;
+            }
         @p@_logic(in, out);
         @p@_finish(out, m, cls + done, counts ? counts + done * @P@_N_CLASSES : NULL);
     }
