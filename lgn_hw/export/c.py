@@ -39,6 +39,7 @@ class CExport:
     head_ops: int
     n_slots: int
     n_live_inputs: int
+    n_outputs: int  # bit planes the logic writes (class bits, then every class's count bits)
 
 
 def count_type(netlist) -> str:
@@ -173,7 +174,7 @@ def render_c(netlist, prefix: str = DEFAULT_PREFIX, chunk: int = DEFAULT_CHUNK) 
     source = T.RUNTIME.replace("@ENCODER@", T.ENCODER if plan else "")
     files = {f"{p}.h": _fill(header, p, fields), f"{p}.c": _fill(source, p, fields),
              f"{p}_main.c": _driver(netlist, plan, p, fields)}
-    return CExport(files, prog.gate_ops, prog.head_ops, n_slots, len(prog.inputs))
+    return CExport(files, prog.gate_ops, prog.head_ops, n_slots, len(prog.inputs), len(outputs))
 
 
 def _encoder_fields(plan, live: list, p: str) -> dict:
