@@ -13,8 +13,8 @@ from rtl.encoder import EncoderError, InputEncoder, feature_shape
 from rtl.vectors import _pack_features
 
 
-def _encode_hw(enc, x):
-    hw = InputEncoder(enc)
+def _encode_hw(enc, x, **kwargs):
+    hw = InputEncoder(enc, **kwargs)
     words, _ = _pack_features(x, enc)
     got = []
 
@@ -75,3 +75,36 @@ def test_shapes():
 def test_no_encoding():
     with pytest.raises(EncoderError, match="no encoding"):
         InputEncoder(None)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+@pytest.mark.parametrize("lo,hi", [(0, 255), (0, 100), (3, 1000)])
+def test_thermometer_sharing_is_exact_on_every_value(shared, lo, hi):
+    # random thresholds, with repeated low parts, one on a multiple of 8 and the range ends
+    rng = np.random.default_rng(hi)
+    t = sorted(set(rng.integers(lo, hi + 1, size=9).tolist()) | {lo, hi, lo + 8, hi + 1})
+    t.append(t[-2] - (t[-2] % 8) + 3)  # shares the low part 3 with others
+    enc = Encoding([thermometer_feature("p", sorted(set(t)), (lo, hi)),
+                    thermometer_feature("q", [lo + 1, (lo + hi) / 2 + 0.5], (lo, hi))])
+    x = np.stack([np.arange(lo, hi + 1), np.arange(lo, hi + 1)[::-1]], axis=1)
+    assert (_encode_hw(enc, x, shared=shared) == enc.encode(x)).all()
+
+
+def test_shared_low_comparisons_are_built_once():
+    from amaranth.back import rtlil
+
+    enc = Encoding([thermometer_feature("p", [3, 5, 11, 19, 64], (0, 255))])
+    hw = InputEncoder(enc)
+    text = rtlil.convert(hw, name="enc", ports=[hw.features.as_value(), hw.bits])
+    # low parts 3 (3, 11 and 19), 5 (one) and 0 (64: none): two shared wires
+    assert text.count("wire width 1 \\f0_lo3") == 1 and "f0_lo5" in text and "f0_lo0" not in text
+
+
+def test_unused_bits_are_constant_zero():
+    enc = Encoding([thermometer_feature("p", [10, 20, 30], (0, 63)),
+                    thermometer_feature("q", [5], (0, 63))])
+    x = np.stack([np.arange(64), np.arange(64)[::-1]], axis=1)
+    want = enc.encode(x)
+    got = _encode_hw(enc, x, used={0, 2})
+    assert (got[:, [0, 2]] == want[:, [0, 2]]).all()
+    assert not got[:, [1, 3]].any() and want[:, [1, 3]].any()
