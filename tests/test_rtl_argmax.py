@@ -9,7 +9,7 @@ import itertools
 import numpy as np
 from amaranth.sim import Simulator
 
-from rtl.argmax import Argmax, index_width
+from rtl.argmax import STRATEGIES, Argmax, index_width
 
 
 def _run(am, rows):
@@ -39,26 +39,30 @@ def _run(am, rows):
     return got
 
 
+@pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("classes", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize("every", [None, 1, 2])
-def test_exhaustive_with_ties(classes, every):
+def test_exhaustive_with_ties(classes, every, strategy):
     # all count vectors over {0..3}: plenty of ties; numpy's argmax is first-max too
     rows = list(itertools.product(range(4), repeat=classes))
-    am = Argmax(classes, 2, every=every)
+    am = Argmax(classes, 2, every=every, strategy=strategy)
     assert _run(am, rows) == [int(np.argmax(r)) for r in rows]
 
 
+@pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("classes", [7, 10, 16, 17])
-def test_random_wide(classes):
+def test_random_wide(classes, strategy):
     rng = np.random.default_rng(classes)
     rows = rng.integers(0, 40, size=(300, classes))
     rows[:50] = rows[:50] // 8  # many ties
-    am = Argmax(classes, 6, every=2)
+    am = Argmax(classes, 6, every=2, strategy=strategy)
     assert _run(am, rows) == [int(np.argmax(r)) for r in rows]
-    assert am.levels == (classes - 1).bit_length()
+    assert am.levels == ((classes - 1).bit_length() if strategy == "tree" else 6)
 
 
 def test_index_width_and_errors():
     assert [index_width(c) for c in (1, 2, 3, 4, 5, 10, 16, 17)] == [1, 1, 2, 2, 3, 4, 4, 5]
     with pytest.raises(ValueError, match="at least one class"):
         Argmax(0, 4)
+    with pytest.raises(ValueError, match="unknown argmax strategy 'heap'"):
+        Argmax(3, 4, strategy="heap")
