@@ -87,15 +87,18 @@ def _sources(netlist, board, baud, divisor, pipeline_every, raw_inputs, clock_mh
     """``(sources, constraints file name or None, its text)`` of the whole design."""
     from amaranth.back import verilog as amaranth_verilog
 
+    from flows.design import core_defaults
     from rtl.core import LGNCore
 
     from .protocol import netlist_digest
     from .top import BoardTop, UartTop
 
     device = board.dev
+    structure = core_defaults(device.family)  # the family's popcount and argmax
     if board.platform is not None and not board.synth_only:
         platform = board.make_platform()
-        top = BoardTop(netlist, baud=baud, pipeline_every=pipeline_every, raw_inputs=raw_inputs)
+        top = BoardTop(netlist, baud=baud, pipeline_every=pipeline_every, raw_inputs=raw_inputs,
+                       core_options=structure)
         plan = platform.prepare(top, name="top")
         suffix = device.fam.pnr.constraints
         files = plan.files
@@ -105,7 +108,7 @@ def _sources(netlist, board, baud, divisor, pipeline_every, raw_inputs, clock_mh
         text = files[cname]
         text = text.decode() if isinstance(text, bytes) else text
         return {"top.il": files["top.il"]}, cname, strip_clock_constraints(device, text)
-    core = LGNCore(netlist, raw_inputs=raw_inputs, pipeline_every=pipeline_every)
+    core = LGNCore(netlist, raw_inputs=raw_inputs, pipeline_every=pipeline_every, **structure)
     wrapper = UartTop(core, divisor, digest=netlist_digest(netlist),
                       timeout_cycles=int(clock_mhz * 1e6) // 20)
     return {"top.v": amaranth_verilog.convert(wrapper, name="top")}, None, None
@@ -174,7 +177,8 @@ def build_board(netlist, board, out, *, netlist_path=None, baud: int = 115200,
     check_output(out)
     clock = build_clock(board, clock_mhz)
     divisor = uart_divisor(board, clock, baud)
-    design = core_design(netlist, raw_inputs=raw_inputs, pipeline_every=pipeline_every)
+    design = core_design(netlist, raw_inputs=raw_inputs, pipeline_every=pipeline_every,
+                         family=device.family)
     with_pnr = device.has_pnr and not board.synth_only
     tool_env(_tools(device) if with_pnr else ["yosys"])      # a missing tool: ToolError
     try:

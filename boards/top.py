@@ -119,12 +119,13 @@ class BoardTop(Elaboratable):
     """A board's top level: ``UartTop`` on the platform's ``uart`` resource and default clock."""
 
     def __init__(self, netlist, *, baud: int = 115200, pipeline_every=None, raw_inputs=False,
-                 digest: bytes | None = None):
+                 digest: bytes | None = None, core_options: dict | None = None):
         from rtl.core import LGNCore
         from .protocol import netlist_digest
         self.netlist = netlist
         self.baud = int(baud)
-        self.core = LGNCore(netlist, raw_inputs=raw_inputs, pipeline_every=pipeline_every)
+        self.core = LGNCore(netlist, raw_inputs=raw_inputs, pipeline_every=pipeline_every,
+                            **(core_options or {}))
         self.digest = digest if digest is not None else netlist_digest(netlist)
 
     def elaborate(self, platform):

@@ -67,13 +67,16 @@ def echo_summary(rep: dict, out: Path) -> None:
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help=f"Output directory [default: {DEFAULT_OUT}/synth-<target>].")
 @options.core_options
+@options.argmax
+@options.resynth
 @options.no_hierarchy
 @click.option("--lut-cells", is_flag=True,
               help="One vendor LUT cell per gate (the family's primitive: xc7 LUT1-6, iCE40 "
                    "SB_LUT4, ECP5 LUT4, Gowin LUT1-4) instead of truth-table logic: same "
-                   "function, far faster synthesis of large fan-in-6 nets.")
-def synth_command(netlist_path, target, out, raw_inputs, pipeline_every, popcount, no_hierarchy,
-                  lut_cells):
+                   "function, far faster synthesis of large fan-in-6 nets; on xc7 the argmax "
+                   "also uses LUT6_2 + CARRY4 cells.")
+def synth_command(netlist_path, target, out, raw_inputs, pipeline_every, popcount, argmax,
+                  resynth, no_hierarchy, lut_cells):
     """Synthesis-only resource report of the core of NETLIST for a family or part."""
     with cli_errors():
         from .design import core_design, load_netlist
@@ -83,7 +86,9 @@ def synth_command(netlist_path, target, out, raw_inputs, pipeline_every, popcoun
         net = load_netlist(netlist_path)
         out = Path(out or Path(DEFAULT_OUT) / f"synth-{target}")
         design = core_design(net, raw_inputs=raw_inputs, pipeline_every=pipeline_every,
-                             lut_cells=device.family if lut_cells else None, popcount=popcount)
+                             lut_cells=device.family if lut_cells else None, popcount=popcount,
+                             family=device.family, argmax=argmax,
+                             resynth=device.lut_k if resynth else None)
         rep = synth_flow(design, device, out, netlist_path=str(netlist_path),
                          hierarchy=not no_hierarchy, progress=True)
         echo_summary(rep, out)
@@ -154,7 +159,7 @@ def verify_command(netlist_path, target, dataset, data_root, n_vectors, formal,
         device = resolve_target(target)
         net = load_netlist(netlist_path)
         out = Path(out or Path(DEFAULT_OUT) / f"verify-{target}")
-        design = core_design(net, pipeline_every=pipeline_every)
+        design = core_design(net, pipeline_every=pipeline_every, family=device.family)
         bits, _, what, _ = verification_inputs(net, dataset, data_root, n_vectors)
         vec = make_vectors(net, bits, raw_inputs=False)
         click.echo(f"synthesising for {device.name} ...")

@@ -3,7 +3,11 @@
 ``core_design(netlist, ...)`` emits the ``LGNCore`` through ``rtl.emit.verilog`` (the same text
 ``lgn-hw rtl`` writes) and keeps the sidecar (ports, latency, surviving gates per layer), which the
 reports use for gates-in-vs-LUTs-out. ``load_netlist`` reads a netlist file with a one-line error;
-``fingerprint`` is the digest every report and bitstream is bound to.
+``fingerprint`` is the digest every report and bitstream is bound to. Given the target ``family``,
+the popcount and argmax structures default to the family's (``Family.popcount`` / ``.argmax``:
+the smallest measured there, BENCHMARKS.md), ``lut_cells`` also gives the head the family's
+primitives (``Family.head_cells``), and ``resynth=k`` collapses gates into k-input LUTs
+(``lgn_hw.resynth``).
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CoreDesign", "core_design", "load_netlist", "DesignError", "fingerprint",
-           "file_sha256"]
+__all__ = ["CoreDesign", "core_design", "core_defaults", "load_netlist", "DesignError",
+           "fingerprint", "file_sha256"]
 
 
 class DesignError(Exception):
@@ -82,22 +86,40 @@ def load_netlist(path):
         raise DesignError(str(e)) from None
 
 
+def core_defaults(family: str | None) -> dict:
+    """The core options a family sets unless told otherwise (popcount and argmax structures)."""
+    if family is None:
+        return {}
+    from .families import get_family
+    fam = get_family(family)
+    return {"popcount": fam.popcount, "argmax": fam.argmax}
+
+
 def core_design(netlist, *, top: str = "lgn_core", raw_inputs: bool = False,
                 pipeline_every=None, popcount: str | None = None,
-                lut_cells: str | None = None) -> CoreDesign:
+                lut_cells: str | None = None, family: str | None = None,
+                argmax: str | None = None, resynth: int | None = None) -> CoreDesign:
     from rtl.emit import verilog
     kwargs = {"raw_inputs": raw_inputs, "pipeline_every": pipeline_every}
+    kwargs.update(core_defaults(family or lut_cells))
     if popcount is not None:
         kwargs["popcount"] = popcount
+    if argmax is not None:
+        kwargs["argmax"] = argmax
+    if resynth is not None:
+        kwargs["resynth"] = int(resynth)
     options = dict(kwargs)
     if lut_cells is not None:
         from .families import FAMILIES, get_family
-        cell = get_family(lut_cells).lut_cell
+        fam = get_family(lut_cells)
+        cell = fam.lut_cell
         if cell is None:
             able = ", ".join(n for n, f in FAMILIES.items() if f.lut_cell is not None)
             raise DesignError(f"--lut-cells: no LUT cells for {lut_cells} targets (there are for "
                               f"{able})")
         kwargs["lut_cells"], options["lut_cells"] = cell, cell.name
+        if fam.head_cells is not None:
+            kwargs["head_cells"], options["head_cells"] = fam.head_cells, fam.head_cells.name
     if raw_inputs and netlist.encoding is None:
         raise DesignError("--raw-inputs needs a netlist with an encoding")
     try:

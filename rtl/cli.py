@@ -36,8 +36,10 @@ def _load(netlist):
 
 
 def _core_kwargs(raw_inputs, pipeline_every, popcount, no_optimize) -> dict:
-    return {"raw_inputs": raw_inputs, "pipeline_every": pipeline_every, "popcount": popcount,
-            "optimize": not no_optimize}
+    kwargs = {"raw_inputs": raw_inputs, "pipeline_every": pipeline_every}
+    if popcount is not None:
+        kwargs["popcount"] = popcount
+    return {**kwargs, "optimize": not no_optimize}
 
 
 def _build_core(net, kwargs):

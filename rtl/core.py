@@ -1,9 +1,11 @@
 """The LGN core: a Netlist as one Amaranth component (see docs/hardware.md for the interface).
 
-``LGNCore(netlist, *, raw_inputs=False, pipeline_every=None, optimize=True, popcount=DEFAULT)``
-optimises the netlist (``.netlist``, ``.stats``), then instantiates one named submodule per stage so
-that Yosys keeps the hierarchy visible: ``encoder`` (raw inputs only), ``layer0`` .. ``layer<L-1>``,
-``groupsum`` (holding ``popcount0`` .. ``popcount<C-1>``) and ``argmax``.
+``LGNCore(netlist, *, raw_inputs=False, pipeline_every=None, optimize=True, popcount=DEFAULT,
+resynth=None, argmax=DEFAULT, head_cells=None)`` optimises the netlist (``.netlist``, ``.stats``;
+with ``resynth=k`` also collapses gates into their readers while they fit k-input LUTs,
+``lgn_hw.resynth``), then instantiates one named submodule per stage so that Yosys keeps the hierarchy visible: ``encoder`` (raw inputs only;
+only the bits some gate or the head reads are built), ``layer0`` .. ``layer<L-1>``, ``groupsum``
+(holding ``popcount0`` .. ``popcount<C-1>``) and ``argmax``.
 
 Ports: ``bits: In(n_inputs)`` or ``features: In(StructLayout f0..f<F-1>)``;
 ``counts: Out(ArrayLayout(unsigned(count_width), C))``; ``cls: Out(index_width(C))``; when pipelined
@@ -24,6 +26,7 @@ from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
 
+from .argmax import DEFAULT as ARGMAX_DEFAULT
 from .argmax import Argmax, index_width
 from .encoder import EncoderError, InputEncoder, feature_shape
 from .groupsum import GroupSum
@@ -45,14 +48,21 @@ class LGNCore(wiring.Component):
     """Hardware computing ``Netlist.evaluate`` (counts and predicted class) for one sample."""
 
     def __init__(self, netlist, *, raw_inputs: bool = False, pipeline_every=None,
-                 optimize: bool = True, popcount: str = DEFAULT, lut_cells=None):
+                 optimize: bool = True, popcount: str = DEFAULT, lut_cells=None,
+                 resynth: int | None = None, argmax: str = ARGMAX_DEFAULT, head_cells=None):
         _quiet(self)
         self.pipeline_every = check_every(pipeline_every)
         if raw_inputs and netlist.encoding is None:
             raise EncoderError("this netlist has no encoding, so the core cannot take raw "
                                "inputs (build it without --raw-inputs)")
         self.source = netlist
-        if optimize:
+        self.resynth = None if resynth is None else int(resynth)
+        if optimize and self.resynth is not None:
+            from lgn_hw.resynth import resynthesize
+
+            net, stats = resynthesize(netlist, self.resynth)
+            stats = dict(net.meta["optimize"], **stats, optimized=True)
+        elif optimize:
             from lgn_hw.optimize import optimize as optimize_netlist
 
             net, stats = optimize_netlist(netlist)
@@ -72,7 +82,10 @@ class LGNCore(wiring.Component):
         self.layer_modules = [_quiet(LutLayer(layer.fan_in, layer.inputs, layer.tables, offs[i],
                                                      cells=lut_cells))
                               for i, layer in enumerate(net.layers)]
-        self.encoder = _quiet(InputEncoder(net.encoding)) if self.raw_inputs else None
+        read = {int(s) for layer in net.layers for s in layer.inputs.reshape(-1)}
+        read |= {int(s) for g in net.head.groups for s in g}
+        self.encoder = (_quiet(InputEncoder(net.encoding, used=read & set(range(net.n_inputs))))
+                        if self.raw_inputs else None)
         if self.encoder is not None and self.encoder.n_bits != net.n_inputs:
             raise EncoderError(f"the encoding makes {self.encoder.n_bits} bits but the netlist "
                                f"has {net.n_inputs} inputs")
@@ -81,7 +94,9 @@ class LGNCore(wiring.Component):
                                         every=every))
         for pc in self.groupsum.popcounts:
             _quiet(pc)
-        self.argmax = _quiet(Argmax(net.head.classes, self.groupsum.width, every=every))
+        self.argmax_strategy, self.head_cells = argmax, head_cells
+        self.argmax = _quiet(Argmax(net.head.classes, self.groupsum.width, every=every,
+                                    strategy=argmax, cells=head_cells))
         self.latency = self.head_stage + self.groupsum.latency + self.argmax.latency
         self.latency += 1 if self.head_register else 0
         # a pipelined core always registers something (its outputs at least): it has a clock
@@ -170,6 +185,9 @@ class LGNCore(wiring.Component):
             "raw_inputs": self.raw_inputs,
             "popcount": self.popcount,
             "lut_cells": None if self.lut_cells is None else str(self.lut_cells),
+            "resynth": self.resynth,
+            "argmax": self.argmax_strategy,
+            "head_cells": None if self.head_cells is None else str(self.head_cells),
             "classes": self.classes,
             "n_inputs": net.n_inputs,
             "gates_before": int(self.source.n_gates),

@@ -13,12 +13,12 @@ import click
 
 from lgn_hw import DATA_ENV
 
+from .argmax import STRATEGIES as ARGMAXES
 from .pipeline import click_every
-from .popcount import DEFAULT as DEFAULT_POPCOUNT
 from .popcount import STRATEGIES
 
 __all__ = ["pipeline_every", "raw_inputs", "popcount", "core_options", "no_hierarchy",
-           "dataset", "data_root"]
+           "dataset", "data_root", "argmax", "resynth"]
 
 pipeline_every = click.option(
     "--pipeline-every", "pipeline_every", type=click_every(), default=None,
@@ -33,9 +33,19 @@ raw_inputs = click.option(
          "(for run: the board was built so).")
 
 popcount = click.option(
-    "--popcount", type=click.Choice(STRATEGIES), default=DEFAULT_POPCOUNT, show_default=True,
-    help="GroupSum popcount structure (lut63 is smaller on LUT6 parts with large groups, "
-         "BENCHMARKS.md Popcount).")
+    "--popcount", type=click.Choice(STRATEGIES), default=None,
+    help="GroupSum popcount structure [default: the target family's smallest (xc7: lut63, "
+         "iCE40: tree; BENCHMARKS.md Popcount); tree where there is no target].")
+
+argmax = click.option(
+    "--argmax", type=click.Choice(ARGMAXES), default=None,
+    help="Argmax structure [default: the target family's (iCE40: race, fewer logic cells; "
+         "others: tree; BENCHMARKS.md Argmax)].")
+
+resynth = click.option(
+    "--resynth/--no-resynth", default=True, show_default=True,
+    help="Collapse gates into the gates that read them while they fit one of the family's "
+         "LUTs (lgn_hw.resynth; exact).")
 
 no_hierarchy = click.option("--no-hierarchy", is_flag=True,
                             help="Skip the per-stage (hierarchical) synthesis run.")

