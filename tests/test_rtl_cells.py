@@ -19,8 +19,7 @@ from rtl.cells import HeadCells
 
 XC7 = get_family("xc7").head_cells
 
-pytestmark = pytest.mark.skipif(subprocess.run(["which", "iverilog"], capture_output=True)
-                                .returncode != 0, reason="needs iverilog")
+pytestmark = pytest.mark.tools
 
 
 def _icarus(tmp_path, text, top, ports, rows, expect, out_width):
