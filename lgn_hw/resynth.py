@@ -28,19 +28,26 @@ from .optimize import _depends, optimize
 __all__ = ["resynthesize", "compose", "reduce_support"]
 
 
+def _remap(table: int, source: list, n: int) -> int:
+    """The table over ``n`` new inputs where old input k reads new input ``source[k]``."""
+    out = 0
+    for q in range(1 << n):
+        p = 0
+        for k, w in enumerate(source):
+            p |= ((q >> w) & 1) << k
+        out |= ((table >> p) & 1) << q
+    return out
+
+
 def reduce_support(table: int, support: list) -> tuple[int, list]:
     """``(table', support')`` without the inputs the table does not depend on."""
     n = len(support)
     kept = [k for k in range(n) if _depends(table, n, k)]
     if len(kept) == n:
         return table, list(support)
-    out = 0
-    for q in range(1 << len(kept)):
-        p = 0
-        for j, k in enumerate(kept):
-            p |= ((q >> j) & 1) << k
-        out |= ((table >> p) & 1) << q
-    return out, [support[k] for k in kept]
+    # dropped inputs read new input 0 (any value: the table ignores them)
+    where = {k: j for j, k in enumerate(kept)}
+    return _remap(table, [where.get(k, 0) for k in range(n)], len(kept)), [support[k] for k in kept]
 
 
 def compose(outer: tuple, pos: int, inner: tuple) -> tuple[int, list]:
@@ -87,14 +94,7 @@ def _gates(net: Netlist):
 def _untie(table: int, support: list) -> tuple[int, list]:
     """Table over distinct signals when ``support`` names one signal more than once."""
     uniq = list(dict.fromkeys(support))
-    where = [uniq.index(s) for s in support]
-    out = 0
-    for q in range(1 << len(uniq)):
-        p = 0
-        for k, w in enumerate(where):
-            p |= ((q >> w) & 1) << k
-        out |= ((table >> p) & 1) << q
-    return reduce_support(out, uniq)
+    return reduce_support(_remap(table, [uniq.index(s) for s in support], len(uniq)), uniq)
 
 
 def _collapse(net: Netlist, k: int) -> tuple[Netlist, int]:
