@@ -81,7 +81,7 @@ class Argmax(Elaboratable):
         for c in range(self.classes):
             cnt = Signal(self.width, name=f"c{c}")
             m.d.comb += cnt.eq(self.counts[c])
-            nodes.append((cnt, Const(c, iw), 0))
+            nodes.append((cnt, [Const((c >> k) & 1, 1) for k in range(iw)], 0))
         level = 0
         while len(nodes) > 1:
             level += 1
@@ -89,38 +89,37 @@ class Argmax(Elaboratable):
             last = len(nodes) == 2
             for j in range(0, len(nodes) - 1, 2):
                 (ca, ia, la), (cb, ib, lb) = nodes[j], nodes[j + 1]
-                ca, ia = self._at(delays, ca, la, level), self._at(delays, ia, la, level)
-                cb, ib = self._at(delays, cb, lb, level), self._at(delays, ib, lb, level)
+                ca, cb = self._at(delays, ca, la, level), self._at(delays, cb, lb, level)
+                ia = [self._at(delays, b, la, level) for b in ia]
+                ib = [self._at(delays, b, lb, level) for b in ib]
                 cnt = Signal(self.width, name=f"c{level}_{j // 2}")
-                idx = Signal(iw, name=f"i{level}_{j // 2}")
                 if self.cells is None:
+                    idx = Signal(iw, name=f"i{level}_{j // 2}")
                     hi = cb > ca  # inline: a named wire would cost a simulator delta cycle
-                    m.d.comb += [cnt.eq(Mux(hi, cb, ca)), idx.eq(Mux(hi, ib, ia))]
+                    m.d.comb += [cnt.eq(Mux(hi, cb, ca)), idx.eq(Mux(hi, Cat(*ib), Cat(*ia)))]
+                    idx = [idx[k] for k in range(iw)]
                 else:
-                    self._tree_cells(m, f"n{level}_{j // 2}", ca, ia, cb, ib, cnt, idx, last)
+                    idx = self._tree_cells(m, f"n{level}_{j // 2}", ca, ia, cb, ib, cnt, last)
                 nxt.append((cnt, idx, level))
             if len(nodes) % 2:
                 nxt.append(nodes[-1])
             nodes = nxt
         _, idx, made = nodes[0]
-        m.d.comb += self.index.eq(delays.at(idx, level_stage(made, self.every), self.latency))
+        m.d.comb += self.index.eq(Cat(*[delays.at(b, level_stage(made, self.every), self.latency)
+                                        for b in idx]))
 
-    def _tree_cells(self, m, name, ca, ia, cb, ib, cnt, idx, last):
+    def _tree_cells(self, m, name, ca, ia, cb, ib, cnt, last):
+        """One node in the family's cells; returns its index bits (constants stay constants)."""
         from .cells import greater, mux_pairs
 
-        def bits(v):
-            if isinstance(v, Const):
-                return [Const((v.value >> k) & 1, 1) for k in range(len(v))]
-            return [v[k] for k in range(len(v))]
-
         hi = greater(m, self.cells, f"{name}_gt", cb, ca)
-        pairs = list(zip(bits(ia), bits(ib)))
+        pairs = list(zip(ia, ib))
         if not last:  # the root's count is not needed, only its index
-            pairs = list(zip(bits(ca), bits(cb))) + pairs
+            pairs = [(ca[k], cb[k]) for k in range(self.width)] + pairs
         out = mux_pairs(m, self.cells, f"{name}_mx", hi, pairs)
-        m.d.comb += idx.eq(Cat(*out[len(out) - len(self.index):]))
         if not last:
             m.d.comb += cnt.eq(Cat(*out[:self.width]))
+        return out[len(out) - len(self.index):]
 
     def _race(self, m, delays):
         alive, made = [Const(1, 1)] * self.classes, 0
