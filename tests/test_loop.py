@@ -102,9 +102,9 @@ def test_divergence_is_reported(tmp_path, digits, monkeypatch):
     real = torch.nn.functional.cross_entropy
     calls = []
 
-    def diverging(logits, y):  # the loss turns NaN at step 20, as a diverging run's would
+    def diverging(logits, y, **kw):  # the loss turns NaN at step 20, as a diverging run's would
         calls.append(1)
-        loss = real(logits, y)
+        loss = real(logits, y, **kw)
         return loss * float("nan") if len(calls) > 20 else loss
 
     monkeypatch.setattr(loop.torch.nn.functional, "cross_entropy", diverging)

@@ -2,6 +2,7 @@
 
 With no arguments it trains the built-in default (scikit-learn digits, thermometer-encoded, a
 model that fits an iCE40 UP5K) into ``lgn-out/``. Options override the chosen ``--preset``.
+``torchrun --nproc-per-node N -m train ...`` runs it data-parallel (train/distributed.py).
 """
 from __future__ import annotations
 
@@ -116,12 +117,16 @@ def _preset_epilog() -> str:
 @click.option("--grad-norms", is_flag=True, default=None, help="Log per-layer gradient norms per epoch.")
 @click.option("--threads", type=int, help="CPU threads (default: torch's default, all cores).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def main(preset, layers, out, resume, threads, quiet, download, **opts):
+@click.option("--dist-timeout", type=float, metavar="SECONDS",
+              help="Under torchrun: how long a rank waits for the others (start-up, each step's "
+                   "all-reduce, rank 0's writes) before it stops with an error (default 300).")
+def main(preset, layers, out, resume, threads, quiet, download, dist_timeout, **opts):
     """Train a differentiable logic gate network and discretize it into a Netlist."""
     import torch
 
     from .data import DataError, load_for
-    from .loop import TrainingError, train
+    from .distributed import DistributedError, from_env
+    from .loop import TrainingError, resolve_device, train
 
     if threads is not None:
         if not 1 <= threads <= MAX_THREADS:
@@ -129,16 +134,23 @@ def main(preset, layers, out, resume, threads, quiet, download, **opts):
         torch.set_num_threads(threads)
     try:
         cfg = resolve(preset, layers=layers, **opts)
-        data = load_for(cfg, download=download)
-        click.echo(f"{data.name}: {len(data.y_train)} train / {len(data.y_valid)} validation / "
-                   f"{len(data.y_test)} test samples, "
-                   f"{data.n_inputs} input bits, {data.n_classes} classes; layers "
-                   f"{'x'.join(map(str, cfg.width))} (fan-in {','.join(map(str, cfg.fan_in))}, "
-                   f"{cfg.param}), {torch.get_num_threads()} threads", err=True)
-        final = train(cfg, data, out, resume=resume, progress=not quiet)
+        with from_env(resolve_device(cfg.device), dist_timeout) as ranks:
+            # with --download rank 0 fetches first, so that ranks sharing a folder fetch once
+            data = ranks.main_first(lambda: load_for(cfg, download=download), "loading the data") \
+                if download else load_for(cfg)
+            if ranks.is_main:
+                launch = (f", {ranks.world_size} ranks ({ranks.backend})" if ranks.enabled else "")
+                click.echo(f"{data.name}: {len(data.y_train)} train / {len(data.y_valid)} validation / "
+                           f"{len(data.y_test)} test samples, "
+                           f"{data.n_inputs} input bits, {data.n_classes} classes; layers "
+                           f"{'x'.join(map(str, cfg.width))} (fan-in {','.join(map(str, cfg.fan_in))}, "
+                           f"{cfg.param}), {torch.get_num_threads()} threads{launch}", err=True)
+            final = train(cfg, data, out, resume=resume, progress=not quiet, ranks=ranks)
+            if not ranks.is_main:
+                return
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    except (DataError, TrainingError) as exc:
+    except (DataError, TrainingError, DistributedError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:  # the disk failed under a write (full, removed, read-only)
         where = exc.filename or out

@@ -102,13 +102,27 @@ def save_checkpoint(path, state: dict) -> Path:
     return write_bytes_atomic(path, buf.getvalue())
 
 
-def load_checkpoint(path, *, resume: bool = False) -> dict:
-    """A checkpoint's content: model weights at least (``--init-from``), everything in
-    ``RESUME_KEYS`` with ``resume``. Never executes code from the file."""
+def read_checkpoint_bytes(path) -> bytes:
+    """The bytes of a checkpoint file: a regular file of at most ``MAX_CHECKPOINT_BYTES``."""
     try:
         f = open_regular(path, MAX_CHECKPOINT_BYTES, "checkpoint")
     except FileRefused as exc:
         raise CheckpointError(str(exc)) from None
+    with f:
+        return f.read()
+
+
+def load_checkpoint(path, *, resume: bool = False, name=None) -> dict:
+    """A checkpoint's content: model weights at least (``--init-from``), everything in
+    ``RESUME_KEYS`` with ``resume``. Never executes code from the file. ``path`` may also be a
+    binary file object (bytes read by ``read_checkpoint_bytes``), then ``name`` names it."""
+    if isinstance(path, (str, os.PathLike)):
+        try:
+            f = open_regular(path, MAX_CHECKPOINT_BYTES, "checkpoint")
+        except FileRefused as exc:
+            raise CheckpointError(str(exc)) from None
+    else:
+        f, path = path, name if name is not None else "checkpoint"
     with f:
         try:
             ck = torch.load(f, map_location="cpu", weights_only=True)
