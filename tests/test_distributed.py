@@ -55,7 +55,8 @@ def _ranks(worker_args: list, train_args: list, cwd, world: int = 2) -> list:
             for r in range(world)]
 
 
-def _finish(procs, timeout=240) -> list:
+def _finish(procs, timeout=900) -> list:
+    """(returncode, stderr) of each process; the timeout only catches a hang on a loaded machine."""
     out = []
     for p in procs:
         try:
@@ -117,7 +118,7 @@ def test_torchrun_resumes_a_one_process_run_on_two_ranks_and_matches_it(tmp_path
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
                            "--nproc-per-node", "2", "-m", "train", *_cli(opts), "--resume",
                            "--out", str(tmp_path / "run")],
-                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "2 ranks (gloo)" in proc.stderr and proc.stdout.count("discretized test accuracy") == 1
     _assert_same_model(tmp_path / "ref", tmp_path / "run")
@@ -144,18 +145,25 @@ def test_the_comparison_sees_a_different_global_batch(tmp_path):
         _assert_same_model(tmp_path / "a", tmp_path / "b")
 
 
+@pytest.fixture(scope="module")
+def from_init(tmp_path_factory):
+    """A 30-step run --init-from another run's checkpoint, uninterrupted, on 1 process."""
+    root = tmp_path_factory.mktemp("from_init")
+    cfg0 = resolve(**dict(BASE, steps=3, seed=9))
+    data = load_for(cfg0)
+    train(cfg0, data, root / "init", progress=False)
+    opts = dict(BASE, steps=30, init_from=str(root / "init" / "checkpoint.pt"))
+    cfg = resolve(**opts)
+    train(cfg, data, root / "ref", progress=False)
+    return opts, cfg, data, root / "ref"
+
+
 @pytest.mark.parametrize("sig", ["KILL", "STOP"])
-def test_a_rank_that_dies_or_hangs_stops_the_other_and_resume_finishes(tmp_path, sig):
+def test_a_rank_that_dies_or_hangs_stops_the_other_and_resume_finishes(tmp_path, sig, from_init):
     """Rank 1 is killed (or stopped) after step 15 of a run that started --init-from a checkpoint:
     rank 0 exits non-zero with one clear line (at once, or after --dist-timeout), saves the
     checkpoint of step 15, and a 1-process --resume ends with the uninterrupted run's netlist."""
-    cfg0 = resolve(**dict(BASE, steps=3, seed=9))
-    data = load_for(cfg0)
-    train(cfg0, data, tmp_path / "init", progress=False)
-    opts = dict(BASE, steps=30, init_from=str(tmp_path / "init" / "checkpoint.pt"))
-    cfg = resolve(**opts)
-    train(cfg, data, tmp_path / "ref", progress=False)
-
+    opts, cfg, data, ref = from_init
     timeout = 4
     procs = _ranks(["--die-at", "15", "--signal", sig],
                    _cli(opts) + ["--out", str(tmp_path / "run"), "--dist-timeout", str(timeout)],
@@ -176,12 +184,14 @@ def test_a_rank_that_dies_or_hangs_stops_the_other_and_resume_finishes(tmp_path,
     assert "rank 0 of 2: the gradient all-reduce of step 16 failed" in line[0]
     assert "checkpoint of step 15 saved" in line[0] and "--resume" in line[0]
     if sig == "STOP":
-        assert "Timed out" in line[0]
-        assert stopped is not None and timeout - 0.5 < ended - stopped < timeout + 20
+        assert f"Timed out waiting {1000 * timeout}ms" in line[0]
+        # not before the timeout; the upper bound leaves room for a heavily loaded machine (rank 0
+        # may still be finishing its own step 16 when rank 1 stops, then it saves and exits)
+        assert stopped is not None and timeout - 0.5 < ended - stopped < timeout + 60
     assert _state(tmp_path / "run")["step"] == 15
     assert not (tmp_path / "run" / "netlist.json").exists()
     train(cfg, data, tmp_path / "run", resume=True, progress=False)
-    _assert_same_model(tmp_path / "ref", tmp_path / "run")
+    _assert_same_model(ref, tmp_path / "run")
 
 
 def test_ranks_that_built_different_models_are_refused_before_anything_is_written(tmp_path):
@@ -194,6 +204,7 @@ def test_ranks_that_built_different_models_are_refused_before_anything_is_writte
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_a_failure_on_rank_0_is_reported_on_every_rank(tmp_path):
     procs = _ranks([], _cli(dict(BASE, steps=5)) + ["--out", str(tmp_path / "none"), "--resume"],
                    tmp_path)

@@ -29,8 +29,12 @@ import re
 
 import torch
 
-#: Seconds a rank waits for the others (start-up, every collective) before it gives up.
+#: Seconds a rank waits for the others in a collective of the training steps before it gives up
+#: (it must cover rank 0's checkpoint, netlist and plot writes, which the others wait for).
 DEFAULT_TIMEOUT_S = 300.0
+#: Seconds the ranks may wait for each other until the first step (ranks start, import, load and
+#: encode the data at different speeds, on other machines); at least --dist-timeout.
+START_TIMEOUT_S = 900.0
 #: Config keys that may differ between ranks: where files are, not what they hold (the data's
 #: content is compared, and --init-from / --resume files are read by rank 0 and broadcast).
 LOCAL_KEYS = ("data_root", "init_from")
@@ -67,6 +71,8 @@ class Ranks:
                  backend: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S):
         self.rank, self.world_size, self.local_rank = int(rank), int(world_size), int(local_rank)
         self.device, self.backend, self.timeout_s = device, backend, float(timeout_s)
+        self.group = None  # the default group (start-up timeout) until begin_steps()
+        self.waiting_s = max(self.timeout_s, START_TIMEOUT_S)
 
     @property
     def enabled(self) -> bool:
@@ -93,12 +99,25 @@ class Ranks:
         import torch.distributed as dist
 
         try:
-            return op(*args, **kwargs)
+            return op(*args, group=self.group, **kwargs)
         except (RuntimeError, dist.DistError) as exc:
+            limit = (f"--dist-timeout {self.timeout_s:g} s" if self.group is not None
+                     else f"{self.waiting_s:g} s at start-up")
             raise DistributedError(
                 f"rank {self.rank} of {self.world_size}: {what} failed ({_reason(exc)}): another "
-                f"rank died, hung or was stopped (a silent rank is given up on after "
-                f"--dist-timeout {self.timeout_s:g} s)") from None
+                f"rank died, hung or was stopped (a silent rank is given up on after {limit})") from None
+
+    def begin_steps(self) -> None:
+        """From here on (the ranks are in step) a silent rank is given up on after
+        ``timeout_s``, not the start-up allowance: collectives move to a group with that timeout."""
+        if self.enabled and self.group is None:
+            import torch.distributed as dist
+
+            try:
+                self.group = dist.new_group(timeout=datetime.timedelta(seconds=self.timeout_s))
+            except (RuntimeError, dist.DistError) as exc:
+                raise DistributedError(f"rank {self.rank} of {self.world_size}: forming the "
+                                       f"training group failed ({_reason(exc)})") from None
 
     def _tensor(self, values, dtype=torch.int64) -> torch.Tensor:
         return torch.tensor(values, dtype=dtype, device=self.device)
@@ -277,12 +296,13 @@ def from_env(device: torch.device, timeout_s: float | None = None) -> Ranks:
     else:
         device, backend = torch.device("cpu"), "gloo"
     where = f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}"
+    waiting = max(timeout_s, START_TIMEOUT_S)
     try:
         dist.init_process_group(backend, rank=rank, world_size=world,
-                                timeout=datetime.timedelta(seconds=timeout_s))
+                                timeout=datetime.timedelta(seconds=waiting))
     except (RuntimeError, ValueError, dist.DistError) as exc:
         raise DistributedError(f"rank {rank} of {world}: could not join the other ranks at "
-                               f"{where} within {timeout_s:g} s ({_reason(exc)})") from None
+                               f"{where} within {waiting:g} s ({_reason(exc)})") from None
     return Ranks(rank, world, local, device, backend, timeout_s)
 
 

@@ -244,6 +244,7 @@ def _train(cfg: TrainConfig, data: EncodedData, out: Path, resume: bool, progres
             raise TrainingError(f"--resume: {out / outputs.CHECKPOINT} is at step {step}, past the "
                                 f"{total} steps asked for (--epochs and --steps may only grow)")
     ranks.check_same("the start-up state", start_items(cfg, data, model, opt, step))
+    ranks.begin_steps()  # in step from here: a silent rank is given up on after --dist-timeout
     model.to(device)
     for state in opt.state.values():
         for k, v in state.items():
@@ -319,9 +320,10 @@ def _train(cfg: TrainConfig, data: EncodedData, out: Path, resume: bool, progres
                                                     f"the gradient all-reduce of step {step + 1}")
             except DistributedError as exc:  # parameters and optimizer still hold step `step`
                 checkpoint()
-                raise TrainingError(f"{exc}; {'' if ranks.is_main else 'rank 0 saves '}the "
-                                    f"checkpoint of step {step}{' saved' if ranks.is_main else ''}: "
-                                    f"continue with --resume --out {out} (any number of ranks)") from None
+                saving = "the checkpoint of step {} saved" if ranks.is_main else \
+                    "rank 0, if it still runs, saves the checkpoint of step {}"
+                raise TrainingError(f"{exc}; {saving.format(step)}: continue with --resume --out "
+                                    f"{out} (any number of ranks)") from None
             if not math.isfinite(lv):
                 raise TrainingError(f"training diverged: loss is {lv} at step {step} (epoch {epoch + 1}); "
                                     f"try a lower --lr (last good checkpoint: {out / outputs.CHECKPOINT})")
