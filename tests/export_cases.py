@@ -16,6 +16,7 @@ import numpy as np
 
 from lgn_hw.cbuild import find_compiler
 from lgn_hw.encoding import Encoding, Feature, thermometer_raw
+from lgn_hw.fixedpoint import LIMIT
 from lgn_hw.netlist import Netlist, random_netlist  # noqa: F401 (re-exported for tests)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,10 +24,11 @@ CC = find_compiler()
 CXX = find_compiler("CXX", ("g++", "c++", "clang++"))
 STRICT = ["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror"]
 
-#: (range lo, range hi) per raw type, widest values included
+#: (range lo, range hi) per raw type, widest values included (64-bit types up to the netlist's
+#: limit on raw values, +-2**53: lgn_hw.fixedpoint.LIMIT)
 TYPE_RANGES = {"uint8_t": (0, 255), "int8_t": (-128, 127), "uint16_t": (0, 65535),
                "int16_t": (-32768, 32767), "uint32_t": (0, 2 ** 32 - 1), "int32_t": (-2 ** 31, 2 ** 31 - 1),
-               "uint64_t": (0, 2 ** 64 - 1), "int64_t": (-2 ** 63, 2 ** 63 - 1)}
+               "uint64_t": (0, LIMIT), "int64_t": (-LIMIT, LIMIT)}
 
 
 def _between(rng, lo: int, hi: int) -> int:
@@ -50,8 +52,8 @@ def random_encoding(rng, ctype: str, n_features: int = 7) -> Encoding:
             feats.append(Feature(f"t{f}", kind, r, thresholds=np.array(t, dtype=np.float64)))
         elif kind == "onehot":
             vals = sorted({_between(rng, *r) for _ in range(3)} | {r[0], r[1]})
-            vals = [v for v in vals if -2 ** 63 <= v < 2 ** 63]  # the format's int64 values
-            feats.append(Feature(f"o{f}", kind, r, values=np.array(vals + [-2 ** 63] * (lo == 0),
+            vals = [v for v in vals if -LIMIT <= v <= LIMIT]  # the format's raw values
+            feats.append(Feature(f"o{f}", kind, r, values=np.array(vals + [-LIMIT] * (lo == 0),
                                                                      dtype=np.int64)))
         else:
             feats.append(Feature(f"b{f}", kind, r))

@@ -193,6 +193,8 @@ def _state(out: Path):
     net = json.loads((out / "netlist.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())
     ck = outputs.load_checkpoint(out / "checkpoint.pt", resume=True)
+    run = {k: cfg.pop(k) for k in ("world_size", "backend")}  # where it ran: config.json only
+    assert run == {"world_size": 1, "backend": None}
     assert net["meta"]["config"] == cfg == metrics["config"] == ck["config"]
     assert (out / "curves.png").stat().st_size > 0
     assert metrics["final"]["steps"] == ck["step"]
@@ -267,7 +269,9 @@ def test_interrupted_training_leaves_the_old_run_the_new_one_or_an_unfinished_on
             if (out / "checkpoint.pt").exists() and not resumed:
                 again = _train_proc(out, "--seed", "2", "--resume", epochs=10)
                 _finish(again, 0)
-                assert _state(out) == ("finished", json.loads((out / "config.json").read_text()))
+                on_disk = json.loads((out / "config.json").read_text())
+                assert _state(out) == ("finished", {k: v for k, v in on_disk.items()
+                                                    if k not in ("world_size", "backend")})
                 assert _state(out)[1]["seed"] == 2
                 resumed = True
         assert not list(out.glob(".*.tmp"))

@@ -156,13 +156,13 @@ def _read_shared(ranks: Ranks, path: Path, option: str, *, resume: bool = False)
         try:
             return outputs.read_checkpoint_bytes(path)
         except outputs.CheckpointError as exc:
-            raise TrainingError(f"{option}: {exc}") from None
+            raise TrainingError(f"{option}{':' if option == '--resume' else ''} {exc}") from None
 
     data = ranks.from_main(read, f"reading {option} {path}")
     try:
         return outputs.load_checkpoint(io.BytesIO(data), resume=resume, name=path)
     except outputs.CheckpointError as exc:
-        raise TrainingError(f"{option}: {exc}") from None
+        raise TrainingError(f"{option}{':' if option == '--resume' else ''} {exc}") from None
 
 
 def train(cfg: TrainConfig, data: EncodedData, out: str | Path, *, resume: bool = False,
