@@ -104,6 +104,11 @@ POINTS = {
         Point("mnist-up5k-patch", "mnist-up5k", dict(), pipeline_every="head"),
         Point("mnist-lut6", "mnist-lut6", dict(), targets=("xc7",), synth_args=LUT6_CELLS,
               simulator="verilator", finetune=dict(epochs=3, hard_finetune=1.0, lr=0.002)),
+        # one learned-mapping layer; whole core in LUT6 cells (family structures: lut63 popcount)
+        Point("mnist-lut6-300", "mnist-lut6-300", dict(), targets=("xc7",), synth_args=("--lut-cells",),
+              simulator="verilator"),
+        Point("mnist-lut6-500", "mnist-lut6-500", dict(), targets=("xc7",), synth_args=("--lut-cells",),
+              simulator="verilator"),
         Point("mnist-fanin6", "mnist-fanin6", dict(epochs=15, connections="random"),
               ice40_raw=False, sim_limit=2000, targets=("xc7",)),
         Point("mnist-fanin6-learned", "mnist-fanin6",

@@ -118,6 +118,20 @@ PRESETS: dict[str, tuple[str, dict]] = {
                    dict(dataset="mnist", thresholds=1, fan_in=[6], width=[2000] * 6, tau=10.0,
                         epochs=30, batch_size=128, lr=0.01, schedule="cosine", connections="learned",
                         candidates=4, augment_shift=1)),
+    # one layer of fan-in-6 gates on a learnable mapping over all 2,352 thermometer bits: the
+    # most accurate per LUT of what was tried on validation (docs/experiments.md)
+    "mnist-lut6-300": ("MNIST in ~700 LUT6 (7-series, whole core): 300 fan-in-6 gates in one layer "
+                       "on a learned mapping of 3 thresholds per pixel; ~25 min on 1 thread",
+                       dict(dataset="mnist", thresholds=3, fan_in=[6], width=[300], tau=2.5,
+                            epochs=15, batch_size=32, lr=0.01, schedule="cosine",
+                            connections="random", first_layer="learned", augment_shift=1,
+                            window=32)),  # window: unused by one mapped layer; as recorded
+    "mnist-lut6-500": ("MNIST in ~1,100 LUT6 (7-series, whole core): 500 fan-in-6 gates in one "
+                       "layer on a learned mapping of 3 thresholds per pixel; ~1 h on 1 thread",
+                       dict(dataset="mnist", thresholds=3, fan_in=[6], width=[500], tau=3.0,
+                            epochs=15, batch_size=32, lr=0.01, schedule="cosine",
+                            connections="random", first_layer="learned", augment_shift=1,
+                            window=32)),  # window: unused by one mapped layer; as recorded
     "adult": ("UCI Adult, quantile thermometer + one-hot, small fan-in-4 network",
               dict(dataset="adult", thresholds=8, encoding="quantile", fan_in=[4], width=[512, 256],
                    tau=8.0, epochs=10, batch_size=256, lr=0.01)),
