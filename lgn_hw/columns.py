@@ -26,6 +26,8 @@ from typing import Sequence
 
 import numpy as np
 
+from lgn_hw.feature import MAPPED_KINDS
+
 __all__ = ["MAX_INT_CATEGORIES", "MAX_CATEGORIES", "MISSING", "ColumnError", "Table", "Column",
            "Schema", "infer_schema", "number_text"]
 
@@ -185,9 +187,9 @@ class Schema:
                               "column): pass one of the built-in dataset names")
         cols = []
         for f in enc.features:
-            if f.kind == "thermometer" and f.frac_bits is not None:
+            if f.kind in MAPPED_KINDS and f.frac_bits is not None:
                 cols.append(Column(f.name, "real"))
-            elif f.kind != "thermometer" and f.categories is not None:
+            elif f.kind not in MAPPED_KINDS and f.categories is not None:
                 cols.append(Column(f.name, "categorical", list(f.categories)))
             else:
                 raise ColumnError(f"feature {f.name!r} of this netlist has no column handling "

@@ -1,13 +1,15 @@
 """Input encodings: how raw integer features become the input bits of a network.
 
 Owns the ``encoding`` object of the Netlist (docs/netlist.md, *Encoding*): per feature a
-``thermometer`` (bit j = ``x >= thresholds[j]``), ``onehot`` (bit j = ``x == values[j]``) or
-``binary`` (``x != 0``) code, bits in feature-major order. Training, the bit-packed evaluator and the
-hardware encoder all use this one definition. A thermometer feature with ``frac_bits`` takes real
+``thermometer`` (bit j = ``x >= thresholds[j]``), ``onehot`` (bit j = ``x == values[j]``),
+``binary`` (``x != 0``) or ``bits`` (bit j = ``(x >> bits[j]) & 1``, x >= 0) code, bits in
+feature-major order. Training, the bit-packed evaluator and the
+hardware encoder all use this one definition. A thermometer or bits feature with ``frac_bits`` takes real
 values through the fixed-point map of ``lgn_hw.fixedpoint`` (``to_integers`` gives the integers
 the hardware sees); a one-hot or binary feature may name its codes (``categories``). Builders make
 uniform, per-feature quantile and raw-integer thermometer codes (threshold placement lives in
-``lgn_hw.thresholds``) and one-hot codes; ``for_dataset`` picks one per feature kind.
+``lgn_hw.thresholds``), one-hot codes and the top bits of each integer (``bits_top``);
+``for_dataset`` picks one per feature kind.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from lgn_hw.feature import (KINDS, Feature, binary_feature, onehot_feature, real_feature,
-                            thermometer_feature)
+from lgn_hw import fixedpoint
+from lgn_hw.feature import (KINDS, Feature, binary_feature, bits_feature, onehot_feature, port_width,
+                            real_feature, thermometer_feature)
 from lgn_hw.thresholds import quantile_thresholds, uniform_thresholds
 
 __all__ = [
@@ -29,14 +32,21 @@ __all__ = [
     "real_feature",
     "onehot_feature",
     "binary_feature",
+    "bits_feature",
+    "METHODS",
     "uniform_thresholds",
     "quantile_thresholds",
     "thermometer_uniform",
     "thermometer_quantile",
     "thermometer_raw",
     "onehot",
+    "bits_top",
+    "real_bits_feature",
     "for_dataset",
 ]
+
+#: The ``method`` choices of ``for_dataset`` (and of ``python -m train --encoding``).
+METHODS = ("uniform", "quantile", "bits")
 
 _CHUNK_ROWS = 4096  # rows per encode chunk: bounds the temporary [rows, n_bits] arrays
 
@@ -94,7 +104,7 @@ class Encoding:
 
     def __repr__(self) -> str:
         kinds = {k: sum(f.kind == k for f in self.features) for k in KINDS}
-        parts = ", ".join(f"{n} {k}" for k, n in kinds.items() if n)
+        parts = ", ".join(f"{n} {'bit-plane' if k == 'bits' else k}" for k, n in kinds.items() if n)
         return f"Encoding({self.n_features} features: {parts}; {self.n_bits} bits)"
 
     # -- application -------------------------------------------------------------------------
@@ -102,6 +112,12 @@ class Encoding:
     def mapped(self) -> list[int]:
         """Indices of the features with a fixed-point map (real raw values)."""
         return [i for i, f in enumerate(self.features) if f.frac_bits is not None]
+
+    @property
+    def _integral(self) -> list[int]:
+        """Indices of the features ``encode`` first turns into their hardware integers: those
+        with a fixed-point map and the ``bits`` features (bit planes exist only of integers)."""
+        return [i for i, f in enumerate(self.features) if f.frac_bits is not None or f.kind == "bits"]
 
     def to_integers(self, x: Any) -> np.ndarray:
         """int64[N, F]: the integers the hardware encoder takes for raw features ``x[N, F]``
@@ -119,7 +135,7 @@ class Encoding:
 
     def _compile(self):
         """Plan the vectorised encode: for each bit rank j (0 .. max bits per feature - 1), the
-        features having a j-th bit, grouped by comparison (>=, ==, != 0), with their constants."""
+        features having a j-th bit, grouped by comparison (>=, ==, != 0, bit), with their constants."""
         if self._plan is None:
             F = self.n_features
             sizes = np.diff(self.offsets)
@@ -131,10 +147,12 @@ class Encoding:
                     const[i, :len(f.thresholds)] = f.thresholds
                 elif f.kind == "onehot":
                     const[i, :len(f.values)] = f.values
+                elif f.kind == "bits":
+                    const[i, :len(f.bits)] = f.bits
             ranks = []
             for j in range(t_max):
                 groups = []
-                for k in range(3):
+                for k in range(len(KINDS)):
                     feats = np.flatnonzero((op == k) & (sizes > j))
                     if len(feats):
                         sel = slice(None) if len(feats) == F else feats
@@ -156,9 +174,9 @@ class Encoding:
             x = x.astype(np.int64)
         if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
             raise ValueError(f"encode: expected a numeric array, got dtype {x.dtype}")
-        if self.mapped:  # real raw values -> the integers the thresholds compare (lgn_hw.fixedpoint)
-            x = x.astype(np.float64)
-            for i in self.mapped:
+        if self._integral:  # the integers the hardware takes (lgn_hw.fixedpoint; bits: checked)
+            x = x.astype(np.float64 if self.mapped or x.dtype.kind == "f" else np.int64)
+            for i in self._integral:
                 x[:, i] = self.features[i].to_integers(x[:, i], f"feature {i}")
         t_max, ranks, valid = self._compile()
         integer = np.issubdtype(x.dtype, np.integer)
@@ -178,8 +196,10 @@ class Encoding:
                         r = xs[:, sel] >= cc
                     elif k == 1:
                         r = xs[:, sel] == (c.astype(np.int64) if integer else c)
-                    else:
+                    elif k == 2:
                         r = xs[:, sel] != 0
+                    else:  # bits: integers here (to_integers above)
+                        r = (xs[:, sel].astype(np.int64) >> c.astype(np.int64)) & 1
                     buf[:, sel, j] = r
             flat = buf.reshape(n, F * t_max)
             out[start:start + n] = flat if valid is None else flat[:, valid]
@@ -194,6 +214,8 @@ class Encoding:
                 out[:, s] = col >= (_int_consts(np.ceil(t)) if integer else t)
             elif feat.kind == "onehot":
                 out[:, s] = col == feat.values
+            elif feat.kind == "bits":
+                out[:, s] = (col.astype(np.int64) >> feat.bits) & 1
             else:
                 out[:, s] = col != 0
 
@@ -260,6 +282,46 @@ def onehot(values: Sequence[Sequence[int]], names: Sequence[str] | None = None,
     return Encoding([onehot_feature(nm, v, r) for nm, v, r in zip(names, values, ranges)])
 
 
+def _top_positions(lo: int, hi: int, k: int) -> list[int]:
+    """The ``k`` most significant positions of the port of ``[lo, hi]``, most significant first
+    (all of them when the port has fewer than ``k`` bits)."""
+    w = port_width(lo, hi)
+    return list(range(w - 1, max(-1, w - 1 - int(k)), -1))
+
+
+def bits_top(ranges: Sequence[tuple[int, int]], k: int, names: Sequence[str] | None = None) -> Encoding:
+    """Each integer feature's ``k`` most significant port bits (``bits`` features; a port of
+    fewer than ``k`` bits gives all of its bits). The hardware encoder is then wires only."""
+    if int(k) < 1:
+        raise ValueError(f"bits: expected at least 1 bit per feature, got {k}")
+    names = _names(names, len(ranges))
+    return Encoding([bits_feature(nm, _top_positions(lo, hi, k), (lo, hi)) for nm, (lo, hi) in zip(names, ranges)])
+
+
+def real_bits_feature(name: str, column: np.ndarray, k: int) -> Feature:
+    """The ``k`` most significant bits of a real, non-negative feature's fixed-point integer.
+
+    ``frac_bits`` is the smallest ``s >= 0`` giving the training maximum a ``k``-bit integer
+    (``s = 0`` for a column of integers, which then gives all its bits when it has fewer than
+    ``k``; at most 53 bits): one more fractional bit would only append a bit below the ones taken.
+    A negative value is refused (bit planes are of non-negative integers)."""
+    col = np.asarray(column, dtype=np.float64).reshape(-1)
+    if col.size == 0 or not np.isfinite(col).all():
+        raise ValueError(f"feature {name!r}: the bits encoding needs finite training values")
+    if col.min() < 0:
+        raise ValueError(f"feature {name!r}: the bits encoding takes non-negative values, its minimum "
+                         f"is {col.min():g} (use the uniform or quantile encoding)")
+    target = min(int(k), 53)
+    top = float(col.max())
+    s = 0 if top == 0 or np.all(np.floor(col) == col) else max(0, target - math.frexp(top)[1])
+    if s > fixedpoint.MAX_FRAC_BITS:
+        raise ValueError(f"feature {name!r}: values up to {top:g} need more than "
+                         f"{fixedpoint.MAX_FRAC_BITS} fractional bits; rescale the column")
+    q = fixedpoint.quantize(col, s, -fixedpoint.LIMIT, fixedpoint.LIMIT)
+    lo, hi = int(q.min()), int(q.max())
+    return bits_feature(name, _top_positions(lo, hi, k), (lo, hi), s)
+
+
 def _categories(ds: Any, f: int, lo: int, hi: int) -> list[str] | None:
     """The dataset's names of the codes lo..hi of feature ``f``, when it has one per code."""
     vocab = ds.feature_values[f] if f < len(ds.feature_values) else None
@@ -271,9 +333,14 @@ def for_dataset(ds: Any, thresholds: int = 3, method: str = "uniform") -> Encodi
     over ``feature_ranges`` or per-feature quantiles of ``x_train``), thermometer with a fixed-point
     map for ``real`` features (thresholds uniform over, or at quantiles of, the training column;
     ``real_feature``), one-hot for categorical features (all codes of the range, named by the
-    dataset's vocabulary), ``binary`` for two-valued categorical features."""
-    if method not in ("uniform", "quantile"):
-        raise ValueError(f"method: expected 'uniform' or 'quantile', got {method!r}")
+    dataset's vocabulary), ``binary`` for two-valued categorical features.
+
+    ``method="bits"`` gives each numeric feature instead its ``thresholds`` most significant port
+    bits (``bits`` features, all the port's bits when it has fewer; a negative range is refused)
+    and each real feature the same of its fixed-point integer (``real_bits_feature``);
+    categorical features keep their codes."""
+    if method not in METHODS:
+        raise ValueError(f"method: expected one of {', '.join(map(repr, METHODS))}, got {method!r}")
     feats = []
     for f, (name, kind, (lo, hi)) in enumerate(zip(ds.feature_names, ds.feature_kinds, ds.feature_ranges)):
         if kind == "categorical":
@@ -283,6 +350,13 @@ def for_dataset(ds: Any, thresholds: int = 3, method: str = "uniform") -> Encodi
                              else onehot_feature(name, [hi], (lo, hi), names))
             else:
                 feats.append(onehot_feature(name, np.arange(lo, hi + 1), (lo, hi), names))
+        elif kind == "numeric" and method == "bits":
+            if lo < 0:
+                raise ValueError(f"feature {name!r}: the bits encoding takes non-negative integers, its "
+                                 f"range is [{lo}, {hi}] (use the uniform or quantile encoding)")
+            feats.append(bits_feature(name, _top_positions(lo, hi, thresholds), (lo, hi)))
+        elif kind == "real" and method == "bits":
+            feats.append(real_bits_feature(name, ds.x_train[:, f], thresholds))
         elif kind == "numeric":
             t = (uniform_thresholds(lo, hi, thresholds) if method == "uniform"
                  else quantile_thresholds(ds.x_train[:, f], thresholds))

@@ -1,10 +1,12 @@
 """One raw feature of an encoding and the bits it produces (docs/netlist.md, *Encoding*).
 
 Owns the ``Feature`` record: its kinds (``thermometer``: bit j = ``x >= thresholds[j]``;
-``onehot``: bit j = ``x == values[j]``; ``binary``: ``x != 0``), its fields and their validation,
-JSON (de)serialisation, and ``to_integers``: the integers the hardware takes for raw values (the
-fixed-point map of ``lgn_hw.fixedpoint`` for a thermometer with ``frac_bits``). The feature
-builders live here too; ``lgn_hw.encoding`` combines features into an ``Encoding``.
+``onehot``: bit j = ``x == values[j]``; ``binary``: ``x != 0``; ``bits``: bit j =
+``(x >> bits[j]) & 1`` of a non-negative integer, bit planes of the port), its fields and their
+validation, JSON (de)serialisation, and ``to_integers``: the integers the hardware takes for raw
+values (the fixed-point map of ``lgn_hw.fixedpoint`` for a thermometer or bits feature with
+``frac_bits``). The feature builders live here too; ``lgn_hw.encoding`` combines features into an
+``Encoding``.
 """
 
 from __future__ import annotations
@@ -18,12 +20,22 @@ import numpy as np
 
 from lgn_hw import fixedpoint
 
-__all__ = ["KINDS", "Feature", "thermometer_feature", "real_feature", "onehot_feature", "binary_feature"]
+__all__ = ["KINDS", "MAPPED_KINDS", "Feature", "port_width", "thermometer_feature", "real_feature",
+           "onehot_feature", "binary_feature", "bits_feature"]
 
-KINDS = ("thermometer", "onehot", "binary")
+KINDS = ("thermometer", "onehot", "binary", "bits")
 _FIELDS = {"thermometer": {"name", "kind", "thresholds", "range", "frac_bits"},
            "onehot": {"name", "kind", "values", "range", "categories"},
-           "binary": {"name", "kind", "range", "categories"}}
+           "binary": {"name", "kind", "range", "categories"},
+           "bits": {"name", "kind", "bits", "range", "frac_bits"}}
+#: Kinds that may carry a fixed-point map (``frac_bits``).
+MAPPED_KINDS = ("thermometer", "bits")
+
+
+def port_width(lo: int, hi: int) -> int:
+    """Bits of the unsigned hardware port of a range ``[lo, hi]`` with ``lo >= 0`` (at least one):
+    the positions a ``bits`` feature may take are ``0 .. port_width - 1``."""
+    return max(1, int(hi).bit_length())
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, (Integral, np.integer)) and not isinstance(v, (bool, np.bool_))
@@ -51,6 +63,7 @@ class Feature:
     values: np.ndarray | None = None  # int64, onehot only
     frac_bits: int | None = None  # thermometer only: real raw values, lgn_hw.fixedpoint map
     categories: list[str] | None = None  # onehot/binary only: names of the codes lo..hi
+    bits: np.ndarray | None = None  # int64, bits only: the port bit positions taken, in order
 
     @property
     def n_bits(self) -> int:
@@ -58,6 +71,8 @@ class Feature:
             return len(self.thresholds)
         if self.kind == "onehot":
             return len(self.values)
+        if self.kind == "bits":
+            return len(self.bits)
         return 1
 
     def validate(self, path: str = "feature") -> None:
@@ -84,9 +99,23 @@ class Feature:
                 raise ValueError(f"{path}.values: expected a non-empty list of integers")
             if len(np.unique(v)) != len(v):
                 raise ValueError(f"{path}.values: duplicate values")
+        elif self.kind == "bits":
+            b = self.bits
+            if r[0] < 0:
+                raise ValueError(f"{path}.range: a bits feature takes non-negative integers, got {list(r)}")
+            if b is None or len(b) == 0:
+                raise ValueError(f"{path}.bits: expected a non-empty list of bit positions")
+            w = port_width(*r)
+            bad = [int(p) for p in b if not 0 <= p < w]
+            if bad:
+                raise ValueError(f"{path}.bits: position {bad[0]} is outside the {w}-bit port of the "
+                                 f"range {list(r)} (positions 0..{w - 1})")
+            if len(np.unique(b)) != len(b):
+                raise ValueError(f"{path}.bits: duplicate positions")
         if self.frac_bits is not None:
-            if self.kind != "thermometer":
-                raise ValueError(f"{path}.frac_bits: only a thermometer feature has a fixed-point map")
+            if self.kind not in MAPPED_KINDS:
+                raise ValueError(f"{path}.frac_bits: only a thermometer or bits feature has a "
+                                 f"fixed-point map")
             if not _is_int(self.frac_bits) or not 0 <= self.frac_bits <= fixedpoint.MAX_FRAC_BITS:
                 raise ValueError(f"{path}.frac_bits: expected an integer in 0..{fixedpoint.MAX_FRAC_BITS}, "
                                  f"got {self.frac_bits!r}")
@@ -94,8 +123,8 @@ class Feature:
                 raise ValueError(f"{path}.range: a fixed-point range must lie within +-2**53, got {list(r)}")
         if self.categories is not None:
             c = self.categories
-            if self.kind == "thermometer":
-                raise ValueError(f"{path}.categories: a thermometer feature has no categories")
+            if self.kind in MAPPED_KINDS:
+                raise ValueError(f"{path}.categories: a {self.kind} feature has no categories")
             if not isinstance(c, (list, tuple)) or not all(isinstance(v, str) for v in c):
                 raise ValueError(f"{path}.categories: expected a list of strings")
             if len(c) != r[1] - r[0] + 1:
@@ -132,6 +161,8 @@ class Feature:
             d["thresholds"] = [_plain_number(t) for t in self.thresholds]
         elif self.kind == "onehot":
             d["values"] = [int(v) for v in self.values]
+        elif self.kind == "bits":
+            d["bits"] = [int(v) for v in self.bits]
         d["range"] = [int(self.range[0]), int(self.range[1])]
         if self.frac_bits is not None:
             d["frac_bits"] = int(self.frac_bits)
@@ -155,7 +186,7 @@ class Feature:
         r = d["range"]
         if not isinstance(r, list) or len(r) != 2 or not all(_is_int(v) for v in r):
             raise ValueError(f"{path}.range: expected [lo, hi] integers with lo <= hi, got {r!r}")
-        thresholds = values = None
+        thresholds = values = bits = None
         if kind == "thermometer":
             t = d.get("thresholds")
             if not isinstance(t, list) or not all(_is_num(v) for v in t):
@@ -166,6 +197,14 @@ class Feature:
             if not isinstance(v, list) or not all(_is_int(x) for x in v):
                 raise ValueError(f"{path}.values: expected a list of integers")
             values = np.asarray(v, dtype=np.int64).reshape(-1)
+        elif kind == "bits":
+            v = d.get("bits")
+            if not isinstance(v, list) or not all(_is_int(x) for x in v):
+                raise ValueError(f"{path}.bits: expected a list of integer bit positions")
+            if any(not 0 <= x < 2 ** 62 for x in v):  # int64 before the port check in validate
+                bad = next(x for x in v if not 0 <= x < 2 ** 62)
+                raise ValueError(f"{path}.bits: position {bad} is not a bit of the port")
+            bits = np.asarray(v, dtype=np.int64).reshape(-1)
         frac_bits = d.get("frac_bits")
         if frac_bits is not None and not _is_int(frac_bits):
             raise ValueError(f"{path}.frac_bits: expected an integer, got {frac_bits!r}")
@@ -174,7 +213,7 @@ class Feature:
                                            and all(isinstance(c, str) for c in categories)):
             raise ValueError(f"{path}.categories: expected a list of strings")
         feat = cls(d["name"], kind, (int(r[0]), int(r[1])), thresholds, values,
-                   None if frac_bits is None else int(frac_bits), categories)
+                   None if frac_bits is None else int(frac_bits), categories, bits)
         feat.validate(path)
         return feat
 
@@ -211,5 +250,14 @@ def binary_feature(name: str, range: tuple[int, int] = (0, 1),
                    categories: Sequence[str] | None = None) -> Feature:
     f = Feature(name, "binary", (int(range[0]), int(range[1])),
                 categories=None if categories is None else list(categories))
+    f.validate(f"feature {name!r}")
+    return f
+
+
+def bits_feature(name: str, bits: Sequence[int], range: tuple[int, int],
+                 frac_bits: int | None = None) -> Feature:
+    """Bit planes of a non-negative integer feature: bit j is ``(x >> bits[j]) & 1``."""
+    f = Feature(name, "bits", (int(range[0]), int(range[1])), frac_bits=frac_bits,
+                bits=np.asarray(bits, dtype=np.int64).reshape(-1))
     f.validate(f"feature {name!r}")
     return f

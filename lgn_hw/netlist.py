@@ -23,10 +23,11 @@ from .untrusted import FileRefused, json_depth, parse_json, read_regular
 
 FORMAT = "lgn-hw-netlist"
 #: The version written. Version 2 added the encoding's ``frac_bits`` (fixed-point map of real
-#: features) and ``categories`` (names of categorical codes); version 1 files load unchanged.
-VERSION = 2
+#: features) and ``categories`` (names of categorical codes); version 3 the ``bits`` feature kind
+#: (bit planes of the raw integer). Version 1 and 2 files load unchanged.
+VERSION = 3
 #: The versions read.
-VERSIONS = (1, 2)
+VERSIONS = (1, 2, 3)
 
 # Limits of the format (docs/netlist.md, *Limits*), checked by load, from_dict and validate: far
 # above any network trained here (the largest preset has 48,000 gates), and low enough that every

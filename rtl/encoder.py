@@ -1,8 +1,9 @@
 """The input encoder (``encoder``): raw integer features in, the netlist's input bits out.
 
 Implements docs/netlist.md *Encoding* in hardware: a thermometer bit is the comparator
-``x >= ceil(t)``, a one-hot bit ``x == v``, a binary bit ``x != 0``; bits are feature-major, in the
-order of the thresholds/values. Feature ``f`` arrives as field ``f<f>`` of the ``features`` port
+``x >= ceil(t)``, a one-hot bit ``x == v``, a binary bit ``x != 0``, a ``bits`` bit the wire
+``x[bits[j]]`` of the port (no logic at all); bits are feature-major, in the order of the
+thresholds/values/positions. Feature ``f`` arrives as field ``f<f>`` of the ``features`` port
 (a ``StructLayout``; flattened, feature 0 occupies the least significant bits) with the shape of
 its ``range``: unsigned when ``lo >= 0``, two's complement otherwise, at least one bit. A comparison
 that the range decides (threshold at or below ``lo``, above ``hi``, a one-hot value outside the
@@ -59,7 +60,8 @@ def features_layout(encoding) -> StructLayout:
 def _n_bits(feature) -> int:
     kind = _get(feature, "kind")
     return {"thermometer": lambda: len(_get(feature, "thresholds")),
-            "onehot": lambda: len(_get(feature, "values"))}.get(kind, lambda: 1)()
+            "onehot": lambda: len(_get(feature, "values")),
+            "bits": lambda: len(_get(feature, "bits"))}.get(kind, lambda: 1)()
 
 
 def _shared_ge(m, x, consts, name):
@@ -103,6 +105,8 @@ def _bits(m, x, feature, name, shared):
         return out
     if kind == "binary":
         return [Const(0, 1) if lo == hi == 0 else x != 0]
+    if kind == "bits":  # Feature.validate: lo >= 0 and every position is a bit of the port
+        return [x[int(p)] for p in _get(feature, "bits")]
     raise EncoderError(f"unknown feature kind {kind!r}")
 
 

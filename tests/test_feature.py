@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from lgn_hw.datasets import Dataset
 from lgn_hw.encoding import Encoding, for_dataset
-from lgn_hw.feature import (Feature, binary_feature, onehot_feature, real_feature,
+from lgn_hw.encoding import bits_top, real_bits_feature
+from lgn_hw.feature import (Feature, binary_feature, bits_feature, onehot_feature, real_feature,
                             thermometer_feature)
 from lgn_hw.netlist import Netlist, NetlistError, random_netlist
 
@@ -98,6 +99,29 @@ BAD = [
      r"features\[0\].categories: duplicate names"),
     ({"name": "a", "kind": "binary", "range": [0, 1], "categories": ["x", 3]},
      r"features\[0\].categories: expected a list of strings"),
+    ({"name": "a", "kind": "bits", "bits": [1], "range": [-1, 3]},
+     r"features\[0\].range: a bits feature takes non-negative integers"),
+    ({"name": "a", "kind": "bits", "bits": [8, 7], "range": [0, 255]},
+     r"features\[0\].bits: position 8 is outside the 8-bit port of the range \[0, 255\]"),
+    ({"name": "a", "kind": "bits", "bits": [0], "range": [0, 0]}, None),
+    ({"name": "a", "kind": "bits", "bits": [1], "range": [0, 0]},
+     r"features\[0\].bits: position 1 is outside the 1-bit port"),
+    ({"name": "a", "kind": "bits", "bits": [3, 3], "range": [0, 15]},
+     r"features\[0\].bits: duplicate positions"),
+    ({"name": "a", "kind": "bits", "bits": [], "range": [0, 15]},
+     r"features\[0\].bits: expected a non-empty list"),
+    ({"name": "a", "kind": "bits", "bits": [-1], "range": [0, 15]},
+     r"features\[0\].bits: position -1 is not a bit of the port"),
+    ({"name": "a", "kind": "bits", "bits": [2 ** 64], "range": [0, 15]},
+     r"features\[0\].bits: position 18446744073709551616 is not a bit"),
+    ({"name": "a", "kind": "bits", "bits": [1.0], "range": [0, 15]},
+     r"features\[0\].bits: expected a list of integer bit positions"),
+    ({"name": "a", "kind": "bits", "range": [0, 15]},
+     r"features\[0\].bits: expected a list of integer bit positions"),
+    ({"name": "a", "kind": "bits", "bits": [1], "range": [0, 15], "thresholds": [1]},
+     r"features\[0\].thresholds: unexpected field for a bits feature"),
+    ({"name": "a", "kind": "bits", "bits": [1], "range": [0, 15], "categories": ["x"]},
+     r"features\[0\].categories: unexpected field for a bits feature"),
 ]
 
 
@@ -106,17 +130,82 @@ def test_bad_new_fields_name_the_field_in_the_netlist(feature, pattern):
     base = random_netlist(0, 1, [2], 2, 2)
     d = base.to_dict()
     d["encoding"] = {"features": [feature]}
+    if pattern is None:  # the valid twin of its neighbours
+        assert Netlist.from_dict(d).encoding.features[0].kind == feature["kind"]
+        return
     with pytest.raises(NetlistError, match=r"^encoding\." + pattern) as err:
         Netlist.from_dict(d)
     assert "\n" not in str(err.value)
 
 
-def test_version_1_netlists_still_load_and_new_ones_say_version_2():
+def test_older_netlists_still_load_and_new_ones_say_version_3():
     net = random_netlist(0, 3, [4], 2, 2)
     d = net.to_dict()
-    assert d["version"] == 2
-    d["version"] = 1
-    assert Netlist.from_dict(d).n_gates == net.n_gates
+    assert d["version"] == 3
+    for old in (1, 2):
+        d["version"] = old
+        assert Netlist.from_dict(d).n_gates == net.n_gates
+
+
+def _planes(x, positions):
+    """docs/netlist.md, literally: bit j = (x >> bits[j]) & 1, Python integers."""
+    return [[(int(v) >> p) & 1 for p in positions] for v in x]
+
+
+def test_bits_feature_encodes_bit_planes_and_round_trips():
+    f8, f5 = bits_feature("p", [7, 6, 0], (0, 255)), bits_feature("q", [4, 2], (3, 17))
+    enc = Encoding([f8, f5, binary_feature("b")])
+    x = np.stack([np.arange(256), 3 + np.arange(256) % 15, np.arange(256) % 2], 1)
+    want = [a + b + [c] for a, b, c in zip(_planes(x[:, 0], [7, 6, 0]), _planes(x[:, 1], [4, 2]), x[:, 2])]
+    for arr in (x, x.astype(np.uint8), x.astype(np.float64)):
+        assert enc.encode(arr).tolist() == want
+    assert not np.array_equal(enc.encode(x)[:, :3], (x[:, :1] >= [128, 64, 1]).astype(np.uint8))
+    back = Encoding.from_dict(json.loads(json.dumps(enc.to_dict())))
+    assert back == enc and back.features[0].to_dict()["bits"] == [7, 6, 0]
+    with pytest.raises(ValueError, match=r"^feature 1 \(q\): value 18 of sample 0 is outside its range"):
+        enc.encode(np.array([[0, 18, 0]]))
+    with pytest.raises(ValueError, match=r"^feature 0 \(p\): value 1.5 of sample 0 is not an integer"):
+        enc.encode(np.array([[1.5, 3, 0]]))
+    assert repr(enc) == "Encoding(3 features: 1 binary, 2 bit-plane; 6 bits)"
+
+
+def test_bits_top_takes_the_most_significant_bits_or_all():
+    enc = bits_top([(0, 255), (0, 16), (0, 1), (0, 0)], 3)
+    assert [f.bits.tolist() for f in enc.features] == [[7, 6, 5], [4, 3, 2], [0], [0]]
+    assert [f.bits.tolist() for f in bits_top([(0, 255)], 9).features] == [list(range(7, -1, -1))]
+    with pytest.raises(ValueError, match="at least 1 bit"):
+        bits_top([(0, 255)], 0)
+
+
+def test_for_dataset_bits_keeps_categorical_kinds_and_maps_reals():
+    x = np.array([[0.5, 0, 3, 1], [1.25, 1, 9, 0], [2.0, 2, 0, 1], [3.5, 1, 12, 0], [0.75, 0, 5, 1]])
+    ds = Dataset("t", x, np.zeros(5, int), x, np.zeros(5, int), 2, ["r", "c", "n", "b"],
+                 ["real", "categorical", "numeric", "categorical"], [(0, 4), (0, 2), (0, 12), (0, 1)],
+                 ["no", "yes"], feature_values=[None, ["a", "b", "c"], None, None])
+    enc = for_dataset(ds, thresholds=3, method="bits")
+    r, c, n, b = enc.features
+    assert (r.kind, c.kind, n.kind, b.kind) == ("bits", "onehot", "bits", "binary")
+    assert n.bits.tolist() == [3, 2, 1] and n.frac_bits is None
+    # the real column: 3.5 needs one fractional bit to become a 3-bit integer (7)
+    assert r.frac_bits == 1 and r.range == (1, 7) and r.bits.tolist() == [2, 1, 0]
+    q = np.floor(x[:, 0] * 2).astype(int)
+    assert enc.encode(x)[:, :3].tolist() == _planes(q, [2, 1, 0])
+    with pytest.raises(ValueError, match="'r': the bits encoding takes non-negative values, its minimum is -1"):
+        for_dataset(Dataset("t", x - [1.5, 0, 0, 0], ds.y_train, x, ds.y_test, 2, ds.feature_names,
+                            ds.feature_kinds, ds.feature_ranges, ds.class_names), 3, "bits")
+    with pytest.raises(ValueError, match=r"'n': the bits encoding takes non-negative integers, its range is \[-2, 12\]"):
+        for_dataset(Dataset("t", x, ds.y_train, x, ds.y_test, 2, ds.feature_names, ds.feature_kinds,
+                            [(0, 4), (0, 2), (-2, 12), (0, 1)], ds.class_names), 3, "bits")
+
+
+def test_real_bits_feature_of_integers_and_of_reals():
+    f = real_bits_feature("i", np.array([0.0, 5.0, 2.0]), 8)  # integers: no fractional bits invented
+    assert f.frac_bits == 0 and f.range == (0, 5) and f.bits.tolist() == [2, 1, 0]
+    col = np.array([0.001, 0.0126, 0.0031])
+    f = real_bits_feature("s", col, 4)
+    assert f.range[1].bit_length() == 4 and f.bits.tolist() == [3, 2, 1, 0]
+    q = np.floor(col * 2.0 ** f.frac_bits).astype(int)
+    assert Encoding([f]).encode(col[:, None]).tolist() == _planes(q, [3, 2, 1, 0])
 
 
 def test_for_dataset_real_features_and_category_names():

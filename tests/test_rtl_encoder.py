@@ -8,7 +8,7 @@ import numpy as np
 from amaranth.hdl import signed, unsigned
 from amaranth.sim import Simulator
 
-from lgn_hw.encoding import Encoding, binary_feature, onehot_feature, thermometer_feature
+from lgn_hw.encoding import Encoding, binary_feature, bits_feature, onehot_feature, thermometer_feature
 from rtl.encoder import EncoderError, InputEncoder, feature_shape
 from rtl.vectors import _pack_features
 
@@ -108,3 +108,39 @@ def test_unused_bits_are_constant_zero():
     got = _encode_hw(enc, x, used={0, 2})
     assert (got[:, [0, 2]] == want[:, [0, 2]]).all()
     assert not got[:, [1, 3]].any() and want[:, [1, 3]].any()
+
+
+def _bit_planes_case(positions8=(7, 6, 3, 0), positions5=(4, 2, 1)):
+    enc = Encoding([bits_feature("p", list(positions8), (0, 255)),
+                    bits_feature("q", list(positions5), (0, 31)),
+                    bits_feature("r", [4, 0], (3, 17))])
+    v = np.arange(256)  # every value of the 8-bit range, and (cycled) of the 5-bit ones
+    return enc, np.stack([v, v % 32, 3 + v % 15], axis=1)
+
+
+def test_bit_planes_on_every_value_of_an_8_and_a_5_bit_range():
+    enc, x = _bit_planes_case()
+    want = np.stack([(x[:, f] >> p) & 1 for f, ps in enumerate([(7, 6, 3, 0), (4, 2, 1), (4, 0)])
+                     for p in ps], axis=1)
+    assert np.array_equal(enc.encode(x), want)
+    assert np.array_equal(_encode_hw(enc, x), want)
+    # only used bits are built: the rest are constant 0, the used ones still exact
+    got = _encode_hw(enc, x, used={0, 5})
+    assert np.array_equal(got[:, [0, 5]], want[:, [0, 5]]) and not np.delete(got, [0, 5], axis=1).any()
+
+
+def test_bit_planes_in_the_wrong_order_would_be_caught():
+    enc, x = _bit_planes_case()
+    swapped, _ = _bit_planes_case((6, 7, 3, 0), (2, 4, 1))
+    assert not np.array_equal(_encode_hw(swapped, x), enc.encode(x))
+
+
+def test_bit_planes_are_wires_only():
+    from amaranth.back import rtlil
+
+    enc, _ = _bit_planes_case()
+    hw = InputEncoder(enc)
+    text = rtlil.convert(hw, name="enc", ports=[hw.features.as_value(), hw.bits])
+    assert "cell " not in text, text  # no logic cells: the bits are slices of the port
+    therm = InputEncoder(Encoding([thermometer_feature("p", [64], (0, 255))]))
+    assert "cell " in rtlil.convert(therm, name="enc", ports=[therm.features.as_value(), therm.bits])

@@ -19,6 +19,7 @@ import click
 from lgn_hw import DEFAULT_OUT
 
 from lgn_hw.columns import MISSING
+from lgn_hw.encoding import METHODS
 
 from .config import PRESETS, ConfigError, resolve
 from .model import FIRST_LAYER
@@ -54,9 +55,13 @@ def _preset_epilog() -> str:
               help="Directory holding the dataset files (default: $LGN_HW_DATA, else ~/.cache/lgn-hw/datasets).")
 @click.option("--download", is_flag=True,
               help="Fetch missing dataset files from their upstream location (MD5-checked) into the data root.")
-@click.option("--thresholds", type=int, help="Thermometer thresholds (encoded bits) per numeric feature.")
-@click.option("--encoding", type=click.Choice(["uniform", "quantile"]),
-              help="Thermometer thresholds: uniform over the feature range, or training-set quantiles.")
+@click.option("--thresholds", type=int,
+              help="Encoded bits per numeric feature: thermometer thresholds, or (--encoding bits) "
+                   "the feature's top bits.")
+@click.option("--encoding", type=click.Choice(METHODS),
+              help="uniform: thermometer thresholds over the feature range; quantile: at training-set "
+                   "quantiles; bits: the top --thresholds bits of each integer (bit planes, "
+                   "a 0-LUT hardware encoder).")
 @click.option("--fan-in", help="Inputs per gate, 1..6 (one value, or one per layer: '6,6,4').")
 @click.option("--param", type=click.Choice(["iwp", "original"]),
               help="iwp: 2^n parameters per gate (input-wise); original: difflogic's 16-way softmax (fan-in 2).")

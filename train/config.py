@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from lgn_hw.columns import MISSING
 from lgn_hw.datasets.tabular import DEFAULT_TEST_FRACTION
+from lgn_hw.encoding import METHODS
 
 from .connections import CONNECTIONS as _LEARNABLE, DEFAULT_CANDIDATES
 from .wiring import DEFAULT_WINDOW
@@ -243,8 +244,8 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"--estimator must be one of {', '.join(ESTIMATORS)}, got {cfg.estimator!r}")
     if cfg.init not in INITS:
         raise ConfigError(f"--init must be one of {', '.join(INITS)}, got {cfg.init!r}")
-    if cfg.encoding not in ("uniform", "quantile"):
-        raise ConfigError(f"--encoding must be uniform or quantile, got {cfg.encoding!r}")
+    if cfg.encoding not in METHODS:
+        raise ConfigError(f"--encoding must be one of {', '.join(METHODS)}, got {cfg.encoding!r}")
     if cfg.thresholds < 1:
         raise ConfigError(f"--thresholds must be >= 1, got {cfg.thresholds}")
     from lgn_hw.netlist import MAX_SIGNALS

@@ -2,7 +2,8 @@
 
 Implements docs/netlist.md *Encoding* with the integer semantics of the hardware encoder
 (``rtl/encoder.py``) and of ``Encoding.encode`` on integers: a thermometer bit is
-``x >= ceil(t)``, a one-hot bit ``x == v``, a binary bit ``x != 0``. Raw features arrive as one
+``x >= ceil(t)``, a one-hot bit ``x == v``, a binary bit ``x != 0``, a ``bits`` bit
+``(x >> p) & 1`` (an input bit plane itself: no operation). Raw features arrive as one
 integer type, the smallest standard C type that holds every feature's ``range``; a comparison that
 this type decides for every value it can hold (a threshold at or below its minimum, above its
 maximum, a one-hot value it cannot represent) becomes a constant bit, which the logic graph then
@@ -30,7 +31,8 @@ C_TYPES = (("uint8_t", 0, 2 ** 8 - 1), ("int8_t", -2 ** 7, 2 ** 7 - 1),
 
 @dataclass
 class EncoderPlan:
-    """Comparisons per kind as ``(bit, feature, constant)`` (``nz``: ``(bit, feature)``), the bits
+    """Comparisons per kind as ``(bit, feature, constant)`` (``nz``: ``(bit, feature)``; ``plane``:
+    ``(bit, feature, position)``), the bits
     that are constant (``bit -> 0/1``), the raw type and each feature's range and name."""
 
     ctype: str
@@ -42,6 +44,7 @@ class EncoderPlan:
     ge: list = field(default_factory=list)
     eq: list = field(default_factory=list)
     nz: list = field(default_factory=list)
+    plane: list = field(default_factory=list)
     const: dict = field(default_factory=dict)
 
     @property
@@ -59,7 +62,7 @@ class EncoderPlan:
 
     @property
     def n_bits(self) -> int:
-        return len(self.ge) + len(self.eq) + len(self.nz) + len(self.const)
+        return len(self.ge) + len(self.eq) + len(self.nz) + len(self.plane) + len(self.const)
 
     def bit_values(self, row) -> list:
         """The encoded bits of one sample (a list of ints): the plan's own semantics, for tests."""
@@ -72,6 +75,8 @@ class EncoderPlan:
             bits[b] = int(row[f] == v)
         for b, f in self.nz:
             bits[b] = int(row[f] != 0)
+        for b, f, p in self.plane:
+            bits[b] = (int(row[f]) >> p) & 1
         return bits
 
 
@@ -110,6 +115,10 @@ def plan_encoder(encoding) -> EncoderPlan:
                 else:
                     plan.const[bit] = 0
                 bit += 1
+        elif feat.kind == "bits":  # lo >= 0 and p < the port width < the type's width
+            for p in feat.bits:
+                plan.plane.append((bit, fi, int(p)))
+                bit += 1
         else:
             plan.nz.append((bit, fi))
             bit += 1
@@ -121,7 +130,8 @@ def encoder_graph(plan: EncoderPlan, bits):
     (two's complement for a signed type). Returns ``(graph, {bit: node})`` for the encoded
     ``bits`` wanted (constant bits included, as constant nodes): a thermometer bit is the carry
     chain of ``x - k`` (one operation per bit of ``k`` above its lowest one), a one-hot bit the
-    AND of ``x``'s bits or their negations, a binary bit the OR of ``x``'s bits."""
+    AND of ``x``'s bits or their negations, a binary bit the OR of ``x``'s bits, a ``bits`` bit
+    the input plane itself."""
     g = Graph()
     w = plan.width
     want = set(bits)
@@ -152,4 +162,7 @@ def encoder_graph(plan: EncoderPlan, bits):
             for j in range(w):
                 c = g.or_(c, plane(f, j))
             out[b] = c
+    for b, f, p in plan.plane:
+        if b in want:
+            out[b] = plane(f, p)
     return g, out

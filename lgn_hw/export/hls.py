@@ -106,4 +106,5 @@ def _input_exprs(plan) -> dict:
     out = {b: f"features[{f}] >= ({plan.ctype}){c_int(k)}" for b, f, k in plan.ge}
     out.update({b: f"features[{f}] == ({plan.ctype}){c_int(v)}" for b, f, v in plan.eq})
     out.update({b: f"features[{f}] != 0" for b, f in plan.nz})
+    out.update({b: f"((features[{f}] >> {p}) & 1) != 0" for b, f, p in plan.plane})
     return out
