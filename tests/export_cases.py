@@ -37,8 +37,9 @@ def _between(rng, lo: int, hi: int) -> int:
 
 
 def random_encoding(rng, ctype: str, n_features: int = 7) -> Encoding:
-    """Features of all three kinds whose ranges need exactly ``ctype``: thermometers with integer,
-    fractional and out-of-type thresholds, one-hots with values inside and outside the type."""
+    """Features of all kinds whose ranges need exactly ``ctype``: thermometers with integer,
+    fractional and out-of-type thresholds, one-hots with values inside and outside the type, and
+    two ``bits`` features (bit planes: the type's whole non-negative range, and a random one)."""
     lo, hi = TYPE_RANGES[ctype]
     feats = []
     for f in range(n_features):
@@ -57,6 +58,11 @@ def random_encoding(rng, ctype: str, n_features: int = 7) -> Encoding:
                                                                      dtype=np.int64)))
         else:
             feats.append(Feature(f"b{f}", kind, r))
+    for i, top in enumerate((hi, _between(rng, 1, hi))):
+        w = int(top).bit_length()
+        pos = sorted({w - 1, 0, int(rng.integers(w))} | set(rng.integers(0, w, 2).tolist()), reverse=True)
+        feats.append(Feature(f"p{i}", "bits", (int(rng.integers(0, 3)) * i, top),
+                             bits=np.array(pos[::1 - 2 * i], dtype=np.int64)))
     return Encoding(feats)
 
 
@@ -74,7 +80,8 @@ def random_samples(rng, enc: Encoding, n: int) -> list:
 
 
 def reference_bits(enc: Encoding, rows) -> np.ndarray:
-    """uint8[N, n_bits], by docs/netlist.md with exact integers: x >= ceil(t), x == v, x != 0."""
+    """uint8[N, n_bits], by docs/netlist.md with exact integers: x >= ceil(t), x == v, x != 0,
+    (x >> p) & 1."""
     out = []
     for row in rows:
         bits = []
@@ -83,6 +90,8 @@ def reference_bits(enc: Encoding, rows) -> np.ndarray:
                 bits += [int(x >= math.ceil(float(t))) for t in f.thresholds]
             elif f.kind == "onehot":
                 bits += [int(x == int(v)) for v in f.values]
+            elif f.kind == "bits":
+                bits += [(x >> int(p)) & 1 for p in f.bits]
             else:
                 bits.append(int(x != 0))
         out.append(bits)
@@ -150,6 +159,7 @@ def trained(preset_args: tuple) -> Netlist:
 
 
 DIGITS = ("--width", "120,60", "--epochs", "3", "--thresholds", "2")
+DIGITS_BITS = ("--width", "120,60", "--epochs", "3", "--thresholds", "3", "--encoding", "bits")
 ADULT = ("--preset", "adult", "--epochs", "1", "--width", "128,64")
 
 

@@ -21,8 +21,8 @@ def _shift_raw(x, H, W, dy, dx):
     return out.reshape(-1)
 
 
-def _check(ds, H, W, thresholds, shift, n=40):
-    enc = encoding.for_dataset(ds, thresholds=thresholds)
+def _check(ds, H, W, thresholds, shift, n=40, method="uniform"):
+    enc = encoding.for_dataset(ds, thresholds=thresholds, method=method)
     aug = ShiftAugment(ds.name, enc, shift, seed=3)
     x = ds.x_train[:n]
     sh = aug.shifts(11, n)
@@ -39,6 +39,11 @@ def test_digits_shift_equals_encoded_shift(thresholds, shift):
 
 def test_mnist_shift_equals_encoded_shift(data_root):
     _check(datasets.load("mnist", data_root), 28, 28, 2, 2, n=20)
+
+
+@pytest.mark.parametrize("thresholds", [2, 9])  # 9 > the 5-bit port of 0..16: all 5 bits
+def test_digits_bit_planes_shift_equals_encoded_shift(thresholds):
+    _check(datasets.load("digits"), 8, 8, thresholds, 2, method="bits")
 
 
 def test_shifts_depend_on_seed_and_step_only():

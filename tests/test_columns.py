@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from lgn_hw.columns import (MAX_CATEGORIES, MAX_INT_CATEGORIES, ColumnError, Schema, Table,
                             infer_schema, number_text)
-from lgn_hw.encoding import Encoding, onehot_feature, thermometer_feature
+from lgn_hw.encoding import Encoding, bits_feature, onehot_feature, thermometer_feature
 from lgn_hw.netlist import Netlist, random_netlist
 
 
@@ -191,3 +191,10 @@ def test_schema_round_trips_through_a_netlist():
                                onehot_feature("c", [0, 1, 2], (0, 2))]).to_dict()})
     with pytest.raises(ColumnError, match="feature 'r' of this netlist has no column handling"):
         Schema.from_netlist(plain)
+    # bit planes of a real column (--encoding bits on a table) read it as a real column too
+    planes = Encoding([bits_feature("r", [4, 3], (0, 20), frac_bits=2), enc.features[1]])
+    net = Netlist.from_dict({**net.to_dict(), "encoding": planes.to_dict()})
+    assert [(c.name, c.kind) for c in Schema.from_netlist(net).features] == [("r", "real"), ("c", "categorical")]
+    planes.features[0].frac_bits = None
+    with pytest.raises(ColumnError, match="feature 'r' of this netlist has no column handling"):
+        Schema.from_netlist(Netlist.from_dict({**net.to_dict(), "encoding": planes.to_dict()}))

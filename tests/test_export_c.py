@@ -98,6 +98,14 @@ def test_trained_digits_every_test_sample():
     _engine_matches(net, ds.x_test)
 
 
+def test_trained_digits_bits_every_test_sample():
+    """A netlist over bit planes (--encoding bits): the C engine's encoder and classifier equal
+    Netlist.evaluate_raw on every test sample."""
+    net = ec.trained(ec.DIGITS_BITS)
+    assert {f.kind for f in net.encoding.features} == {"bits"}
+    _engine_matches(net, load("digits").x_test)
+
+
 def test_up5k_shaped_mnist_every_test_image(data_root):
     ds = load("mnist", data_root)
     eng = _engine_matches(ec.up5k_shaped_mnist(), ds.x_test)

@@ -1,6 +1,6 @@
 """Fuzz: random mutations of a valid netlist into every netlist loader.
 
-A seeded generator mutates a valid digits netlist (types, sizes, huge and negative numbers, deep
+A seeded generator mutates a valid digits netlist (over a thermometer code, and over bit planes; types, sizes, huge and negative numbers, deep
 nesting, truncation, bad bytes) both as a Python object and as JSON text. Every case must end in a
 one-line ``NetlistError`` or a netlist that behaves: it evaluates exactly as the brute-force
 reference, saves and reloads to the same thing, and ``lgn-hw infer`` (in-process, CliRunner)
@@ -40,9 +40,10 @@ def digits():
     return load("digits")
 
 
-@pytest.fixture(scope="module")
-def base(digits):
-    enc = for_dataset(digits, thresholds=2)
+@pytest.fixture(scope="module", params=["uniform", "bits"])
+def base(request, digits):
+    """A digits netlist over a thermometer code, and one over bit planes."""
+    enc = for_dataset(digits, thresholds=2, method=request.param)
     net = random_netlist(7, enc.n_bits, [40, 20], [3, 2], 10, special=0.2, offsets=True)
     return Netlist(net.n_inputs, net.layers, net.head, enc, {"dataset": "digits"}).to_dict()
 
@@ -62,8 +63,9 @@ def _scalar_paths(d):
     paths = [("n_inputs",), ("head", "classes"), ("head", "tau"), ("head", "offsets", 0),
              ("layers", 0, "fan_in"), ("layers", 1, "inputs", 3, 1), ("head", "groups", 2, 0),
              ("encoding", "features", 5, "range", 1), ("encoding", "features", 5, "thresholds", 0),
+             ("encoding", "features", 5, "bits", 0), ("encoding", "features", 6, "bits"),
              ("meta", "dataset"), ("version",), ("layers", 0, "tables", 1)]
-    return [p for p in paths if _get(d, p[:-1]) is not None]
+    return [p for p in paths if _get(d, p) is not None]
 
 
 def _get(d, path):

@@ -66,6 +66,9 @@ def test_raw_values_beyond_the_limit_are_refused(v):
     if v < 0:
         rng["range"] = [v, 5]
     _refused(_with_encoding(rng), r"^encoding.features\[0\].range\[[01]\]: raw feature values")
+    planes = {"name": "a", "kind": "bits", "bits": [0], "range": [0, v] if v > 0 else [v, 5], "_bits": 1}
+    _refused(_with_encoding(planes), r"^encoding.features\[0\].range(\[1\]: raw feature values|: a bits "
+                                     r"feature takes non-negative integers)")
     # the Python API is held to the same limit
     enc = Encoding([thermometer_feature("a", [1, 2, 3], (0, 5))])
     enc.features[0].range = (0, v) if v > 0 else (v, 0)
@@ -84,6 +87,18 @@ def test_raw_values_at_the_limit_are_exact():
     bits = net.encoding.encode(x)  # one-hot M - 1 and M stay apart (M + 1 would not, in float64)
     assert bits.tolist() == [[0, 0, 0, 0, 1, 0, 0], [1, 1, 1, 1, 0, 0, 1],
                              [1, 1, 1, 1, 0, 1, 0], [1, 0, 0, 0, 0, 0, 0], [1, 1, 1, 0, 0, 0, 0]]
+
+
+def test_bit_planes_at_the_limit_are_exact():
+    # the range 0..2**53 has a 54-bit port: position 53 is its top bit, 54 is not a bit of it
+    net = random_netlist(1, 3, [8, 4], [3, 2], 2).to_dict()
+    net["encoding"] = {"features": [{"name": "a", "kind": "bits", "bits": [53, 52, 0], "range": [0, MAX_RAW]}]}
+    enc = Netlist.from_dict(net).encoding
+    x = np.array([[MAX_RAW], [MAX_RAW - 1], [2 ** 52 + 1], [0]], dtype=np.int64)
+    want = [[1, 0, 0], [0, 1, 1], [0, 1, 1], [0, 0, 0]]
+    assert enc.encode(x).tolist() == want and enc.encode(x.astype(np.float64)).tolist() == want
+    net["encoding"]["features"][0]["bits"] = [54]
+    _refused(net, r"^encoding.features\[0\].bits: position 54 is outside the 54-bit port")
 
 
 def test_sizes_at_and_one_past_each_limit():
