@@ -41,6 +41,7 @@ def test_overrides_and_layers():
     (dict(epochs=0), "--epochs must be >= 1"),
     (dict(width=0), "--width must be positive"),
     (dict(estimator="relu"), "--estimator must be one of"),
+    (dict(encoding="planes"), "--encoding must be one of uniform, quantile, bits, got 'planes'"),
     (dict(schedule="step"), "--schedule must be one of constant, cosine"),
     (dict(augment_shift=5), r"--augment-shift must be in 0..4, got 5"),
     (dict(dataset="adult", augment_shift=1), r"--augment-shift needs an image dataset"),
@@ -48,6 +49,11 @@ def test_overrides_and_layers():
 def test_errors(kw, msg):
     with pytest.raises(ConfigError, match=msg):
         resolve(**kw)
+
+
+def test_bit_plane_encoding_resolves_with_shifts():
+    cfg = resolve(encoding="bits", thresholds=2, augment_shift=1)
+    assert (cfg.encoding, cfg.thresholds, cfg.augment_shift) == ("bits", 2, 1)
 
 
 def test_unknown_preset():

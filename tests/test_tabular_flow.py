@@ -218,3 +218,6 @@ def test_bit_planes_of_real_columns_end_to_end(tmp_path):
     needs_amaranth()
     r = CliRunner().invoke(lgn_hw, ["sim", str(path), "--raw-inputs", "--simulator", "amaranth"])
     assert r.exit_code == 0 and "114/114 samples match (amaranth," in r.output, r.output
+    # the host side of the board: the same fixed-point integers over the UART
+    r = CliRunner().invoke(lgn_hw, ["run", "--port", "sim", "--netlist", str(path), "--raw-inputs", "-n", "5"])
+    assert r.exit_code == 0 and "5/5 answers equal Netlist.evaluate" in r.output, r.output
