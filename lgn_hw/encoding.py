@@ -65,6 +65,9 @@ class Encoding:
         sizes = [f.n_bits for f in self.features]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self._plan = None
+        tops = [f.range[1] for f in self.features if f.kind == "bits"]
+        # the narrowest unsigned type holding every bits feature's values: the shifts run on it
+        self._plane_dtype = np.min_scalar_type(max(tops)) if tops else None
 
     # -- shape -------------------------------------------------------------------------------
     @property
@@ -113,11 +116,22 @@ class Encoding:
         """Indices of the features with a fixed-point map (real raw values)."""
         return [i for i, f in enumerate(self.features) if f.frac_bits is not None]
 
-    @property
-    def _integral(self) -> list[int]:
-        """Indices of the features ``encode`` first turns into their hardware integers: those
-        with a fixed-point map and the ``bits`` features (bit planes exist only of integers)."""
-        return [i for i, f in enumerate(self.features) if f.frac_bits is not None or f.kind == "bits"]
+    def _check_planes(self, x: np.ndarray) -> None:
+        """The raw values of the ``bits`` features without a fixed-point map must be integers in
+        their ranges (bit planes exist only of those): one vectorised check, and at a bad value
+        the message ``Feature.to_integers`` gives for the first feature holding one."""
+        idx = [i for i, f in enumerate(self.features) if f.kind == "bits" and f.frac_bits is None]
+        if not idx:
+            return
+        sub = x if len(idx) == self.n_features else x[:, idx]
+        lo = np.array([self.features[i].range[0] for i in idx])
+        hi = np.array([self.features[i].range[1] for i in idx])
+        ok = (sub >= lo) & (sub <= hi)
+        if sub.dtype.kind == "f":
+            ok &= np.floor(sub) == sub
+        if not ok.all():
+            i = idx[int(np.flatnonzero(~ok.all(axis=0))[0])]
+            self.features[i].to_integers(x[:, i], f"feature {i}")  # raises, naming the value
 
     def to_integers(self, x: Any) -> np.ndarray:
         """int64[N, F]: the integers the hardware encoder takes for raw features ``x[N, F]``
@@ -174,10 +188,11 @@ class Encoding:
             x = x.astype(np.int64)
         if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
             raise ValueError(f"encode: expected a numeric array, got dtype {x.dtype}")
-        if self._integral:  # the integers the hardware takes (lgn_hw.fixedpoint; bits: checked)
-            x = x.astype(np.float64 if self.mapped or x.dtype.kind == "f" else np.int64)
-            for i in self._integral:
+        if self.mapped:  # real raw values -> the integers the thresholds compare (lgn_hw.fixedpoint)
+            x = x.astype(np.float64)
+            for i in self.mapped:
                 x[:, i] = self.features[i].to_integers(x[:, i], f"feature {i}")
+        self._check_planes(x)
         t_max, ranks, valid = self._compile()
         integer = np.issubdtype(x.dtype, np.integer)
         N, F = x.shape
@@ -198,8 +213,9 @@ class Encoding:
                         r = xs[:, sel] == (c.astype(np.int64) if integer else c)
                     elif k == 2:
                         r = xs[:, sel] != 0
-                    else:  # bits: integers here (to_integers above)
-                        r = (xs[:, sel].astype(np.int64) >> c.astype(np.int64)) & 1
+                    else:  # bits: integers here (_check_planes, or the fixed-point map)
+                        pd = self._plane_dtype
+                        r = (xs[:, sel].astype(pd) >> c.astype(pd)) & pd.type(1)
                     buf[:, sel, j] = r
             flat = buf.reshape(n, F * t_max)
             out[start:start + n] = flat if valid is None else flat[:, valid]
@@ -215,7 +231,7 @@ class Encoding:
             elif feat.kind == "onehot":
                 out[:, s] = col == feat.values
             elif feat.kind == "bits":
-                out[:, s] = (col.astype(np.int64) >> feat.bits) & 1
+                out[:, s] = (col.astype(np.int64) >> feat.bits) & 1  # few features: int64 is fine
             else:
                 out[:, s] = col != 0
 
