@@ -329,6 +329,9 @@ def real_bits_feature(name: str, column: np.ndarray, k: int) -> Feature:
                          f"is {col.min():g} (use the uniform or quantile encoding)")
     target = min(int(k), 53)
     top = float(col.max())
+    if top > fixedpoint.LIMIT:
+        raise ValueError(f"feature {name!r}: values up to {top:g} exceed the 2**53 a fixed-point "
+                         f"integer holds; rescale the column")
     s = 0 if top == 0 or np.all(np.floor(col) == col) else max(0, target - math.frexp(top)[1])
     if s > fixedpoint.MAX_FRAC_BITS:
         raise ValueError(f"feature {name!r}: values up to {top:g} need more than "

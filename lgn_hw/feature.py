@@ -37,6 +37,7 @@ def port_width(lo: int, hi: int) -> int:
     the positions a ``bits`` feature may take are ``0 .. port_width - 1``."""
     return max(1, int(hi).bit_length())
 
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, (Integral, np.integer)) and not isinstance(v, (bool, np.bool_))
 
@@ -61,7 +62,7 @@ class Feature:
     range: tuple[int, int]
     thresholds: np.ndarray | None = None  # float64, thermometer only
     values: np.ndarray | None = None  # int64, onehot only
-    frac_bits: int | None = None  # thermometer only: real raw values, lgn_hw.fixedpoint map
+    frac_bits: int | None = None  # thermometer/bits only: real raw values, lgn_hw.fixedpoint map
     categories: list[str] | None = None  # onehot/binary only: names of the codes lo..hi
     bits: np.ndarray | None = None  # int64, bits only: the port bit positions taken, in order
 

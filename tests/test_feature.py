@@ -206,6 +206,8 @@ def test_real_bits_feature_of_integers_and_of_reals():
     assert f.range[1].bit_length() == 4 and f.bits.tolist() == [3, 2, 1, 0]
     q = np.floor(col * 2.0 ** f.frac_bits).astype(int)
     assert Encoding([f]).encode(col[:, None]).tolist() == _planes(q, [3, 2, 1, 0])
+    with pytest.raises(ValueError, match="'h': values up to 1e\\+20 exceed the 2\\*\\*53"):
+        real_bits_feature("h", np.array([0.0, 1e20]), 3)
 
 
 def test_for_dataset_real_features_and_category_names():
