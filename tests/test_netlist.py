@@ -85,7 +85,7 @@ _DEL = object()
 
 MALFORMED = [
     ("format", "other", r"^format: expected 'lgn-hw-netlist'"),
-    ("version", 3, r"^version: unsupported version 3"),
+    ("version", 4, r"^version: unsupported version 4 \(this lgn-hw reads versions 1, 2, 3\)"),
     ("version", _DEL, r"^version: unsupported version None"),
     ("n_inputs", "6", r"^n_inputs: expected an integer, got str"),
     ("n_inputs", 0, r"^n_inputs: must be in 1\.\.2097152, got 0"),
