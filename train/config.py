@@ -133,6 +133,21 @@ PRESETS: dict[str, tuple[str, dict]] = {
                             epochs=15, batch_size=32, lr=0.01, schedule="cosine",
                             connections="random", first_layer="learned", augment_shift=1,
                             window=32)),  # window: unused by one mapped layer; as recorded
+    # the same layer on the top 2 bits of each pixel (--encoding bits): the encoder is wires
+    "mnist-bits-300": ("MNIST in ~650 LUT6 (7-series, whole core, encoder of wires): 300 fan-in-6 "
+                       "gates in one layer on a learned mapping of each pixel's top 2 bits; "
+                       "~20 min on 1 thread",
+                       dict(dataset="mnist", encoding="bits", thresholds=2, fan_in=[6], width=[300],
+                            tau=2.5, epochs=15, batch_size=32, lr=0.01, schedule="cosine",
+                            connections="random", first_layer="learned", augment_shift=1,
+                            window=32)),  # window: unused by one mapped layer; as recorded
+    "mnist-bits-600": ("MNIST in ~1,300 LUT6 (7-series, whole core, encoder of wires): 600 fan-in-6 "
+                       "gates in one layer on a learned mapping of each pixel's top 2 bits; "
+                       "~40 min on 1 thread",
+                       dict(dataset="mnist", encoding="bits", thresholds=2, fan_in=[6], width=[600],
+                            tau=3.5, epochs=15, batch_size=32, lr=0.01, schedule="cosine",
+                            connections="random", first_layer="learned", augment_shift=1,
+                            window=32)),  # window: unused by one mapped layer; as recorded
     "adult": ("UCI Adult, quantile thermometer + one-hot, small fan-in-4 network",
               dict(dataset="adult", thresholds=8, encoding="quantile", fan_in=[4], width=[512, 256],
                    tau=8.0, epochs=10, batch_size=256, lr=0.01)),
