@@ -1,4 +1,4 @@
-"""The GPU acceptance run (issue 12): one command, at most ~8 minutes, everything under one folder.
+"""The GPU acceptance run: one command, at most ~8 minutes, everything under one folder.
 
     python3 bench/gpu_acceptance.py --data-root .gpu-data --out /tmp/acceptance --bundle "$OUT"
     python bench/gpu_acceptance.py --dry-run --out /tmp/acceptance-dry      # rehearsal, no GPU
@@ -29,8 +29,9 @@ GPU machine receives a copy of the repository working tree only, so the caller c
 into the ignored folder .gpu-data (``mkdir -p .gpu-data && cp -r ../shared/datasets/mnist
 ../shared/datasets/uci .gpu-data/``, 17 MB) and carries it (docs/training.md, "GPU").
 
-``--bundle DIR`` copies what the device tool can return (at most 8 files) into DIR: summary.md,
-summary.json, kernels.json, kernels.md and acceptance.tar.gz (every log and metrics file).
+``--bundle DIR`` copies the run's key files (at most 8, for a remote runner that returns only a
+few) into DIR: summary.md, summary.json, kernels.json, kernels.md and acceptance.tar.gz (every log
+and metrics file).
 """
 from __future__ import annotations
 
@@ -221,7 +222,7 @@ def summary_md(steps: list[Step], dry: bool, total_s: float) -> str:
 
 
 def bundle(out: Path, dest: Path) -> list[str]:
-    """Copy the (at most 8) files the device tool returns into dest."""
+    """Copy the (at most 8) key files into dest (for a remote runner that returns only a few)."""
     dest.mkdir(parents=True, exist_ok=True)
     names = []
     for src in (out / "summary.md", out / "summary.json", out / "kernels" / "kernels.json",

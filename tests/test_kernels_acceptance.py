@@ -1,6 +1,6 @@
 """bench/gpu_acceptance.py, rehearsed without a GPU: every step's command parses its flags, the dry
 run runs where amaranth cannot be imported (as on the GPU machine) and records each step, a failing
-step is recorded while the others still run, and the bundle fits what the device tool returns."""
+step is recorded while the others still run, and the bundle holds at most 8 files."""
 from __future__ import annotations
 
 import importlib.util
