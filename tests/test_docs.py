@@ -53,9 +53,9 @@ def test_no_citations_of_notes_outside_the_repository():
 DIARY = re.compile(r"\bsessions?\b|kept for the record|\bdevice tool\b|\bfarm-bench\b|"
                    r"\bissues (show|note|resolved|blocked)\b|\(issue \d+\)|\bissue \d+'s\b",
                    re.IGNORECASE)
-# BENCHMARKS.md sections whose rewrite with new numbers is under way: their lines are exempt until
-# it lands (remove a heading here once its section no longer needs it).
-PENDING = ("### Accuracy", "### MNIST, second session", "## Frontier")
+# Headings of BENCHMARKS.md sections exempt while a rewrite with new numbers is under way (none
+# now; the mechanism is tested below).
+PENDING = ()
 
 
 def diary_lines(text: str, pending=()) -> list:
@@ -88,7 +88,7 @@ def test_diary_check_catches_diary_wording():
     text = ("# T\n\nFine line.\n\n## A\n\nMeasured in the second session.\n\n"
             "### Accuracy\n\nsession 1 row (pending)\n\n## B\n\nOld row, kept for the record.\n"
             "Run it with the device tool.\nSee (issue 7).\n")
-    found = [no for no, _ in diary_lines(text, PENDING)]
+    found = [no for no, _ in diary_lines(text, ("### Accuracy",))]
     assert found == [7, 15, 16, 17]
     assert 11 in [no for no, _ in diary_lines(text)]   # the pending exemption is what skipped it
     assert diary_lines("Sessionless, obsessions and a sessile gate.\n") == []
