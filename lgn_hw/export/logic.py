@@ -219,29 +219,6 @@ class Program:
     gate_ops: int
     head_ops: int
 
-    @property
-    def schedule(self, outputs) -> list:
-        """The operation nodes the outputs need, in an order that keeps few values alive: a
-        depth-first post-order from the outputs (each value is computed just before its first
-        use; with local wiring a sliding window of the network is live, not whole layers)."""
-        order, seen = [], set()
-        for o in _flatten(outputs):
-            stack = [(o, False)]
-            while stack:
-                n, ready = stack.pop()
-                if n in seen:
-                    continue
-                op, a, b = self.nodes[n]
-                if op in ("const", "in"):
-                    continue
-                if ready:
-                    seen.add(n)
-                    order.append(n)
-                    continue
-                stack.append((n, True))
-                stack += [(m, False) for m in ((b, a) if op in BINARY else (a,))]
-        return order
-
     def n_ops(self) -> int:
         return self.gate_ops + self.head_ops
 
