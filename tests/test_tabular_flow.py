@@ -186,6 +186,7 @@ def test_adult_csv_files_make_the_adult_loaders_decisions(data_root, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.tools
 def test_adult_csv_trained_netlist_is_bit_exact_in_verilator(data_root, tmp_path):
     needs_amaranth()
     if shutil.which("verilator") is None:
