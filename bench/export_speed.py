@@ -6,13 +6,16 @@ One run, side by side, rounds alternating every contender (A B C ... A B C ...),
 - samples/s on one core for a netlist (the MNIST UP5K model): the C library from packed input
   bits (encoding excluded; one ctypes call per 4,096-sample batch, as ``lgn-hw infer`` calls it,
   and one call over all samples, whose input rows lie far apart), and from raw pixels (its
-  bit-sliced encoder included), with and without the class counts; the C contenders classify the
+  encoder included), with and without the class counts, and with the other encoder (the
+  bit-plane one, when the default is compare-first: the two side by side); the C contenders classify the
   test set ``--tile`` times over (the inputs, 10 MB of packed bits for MNIST, come from memory,
   not from a cached block); the numpy ``Netlist.evaluate`` (encoding excluded) and
   ``evaluate_raw`` (included) on the test set once;
 - the roofline: Boolean operations per 64 samples (gates and head, counted in the generated code),
   the rate they run at, and the core's integer throughput measured by a calibrated loop of
-  independent bitwise operations on the same word type, compiler and flags;
+  independent bitwise operations on the same word type, compiler and flags; and the memory side:
+  the bytes each sample brings in (raw row; live packed rows) and the rate a plain read streams the
+  same arrays at;
 - compile time (CPU seconds of the compiler) and generation time of the exported C for this netlist
   and for a random netlist of the largest frontier shape (6 x 2000 fan-in-6 gates on 784 inputs,
   20% of them pass-through/constant/negation as in trained netlists, the rest uniformly random
@@ -82,6 +85,16 @@ double peak(long rounds, uint64_t seed, uint64_t *sink)
     return 2.0 * 16 * LANES * (double)rounds;
 }
 int lanes(void) { return LANES; }
+/* Read n bytes (a multiple of 64) in order, eight words at a time: the memory's streaming rate
+   for an array such as the raw or packed inputs. */
+uint64_t stream(const uint64_t *x, long n)
+{
+    uint64_t s = 0;
+    long i;
+    for (i = 0; i < n / 8; i += 8)
+        s += x[i] ^ x[i + 1] ^ x[i + 2] ^ x[i + 3] ^ x[i + 4] ^ x[i + 5] ^ x[i + 6] ^ x[i + 7];
+    return s;
+}
 """.replace("@DECL@", ", ".join(f"a{k}" for k in range(16))).replace("@INIT@", "\n".join(
     f"    for (l = 0; l < LANES; l++) t.u[l] = seed * (uint64_t)({2 * k + 3} + 7 * l) + {k}u;\n"
     f"    a{k} = t.w;" for k in range(16))).replace("@BODY@", "\n".join(
@@ -130,8 +143,21 @@ def _calibrate(cc: str, flags) -> dict:
         c0 = time.thread_time()
         ops = lib.peak(rounds, 777 + i, ctypes.byref(sink))
         rates.append(ops / (time.thread_time() - c0))
+    lib.stream.restype = ctypes.c_uint64
+    lib.stream.argtypes = [ctypes.c_void_p, ctypes.c_long]
     return {"word_ops_per_s": max(rates), "median_word_ops_per_s": statistics.median(rates),
-            "lanes": lib.lanes()}
+            "lanes": lib.lanes(), "stream": lib.stream}
+
+
+def _stream_rate(stream, arr: np.ndarray) -> float:
+    """Bytes per CPU-second that ``stream`` reads ``arr`` at (median of 5; the array is larger
+    than the caches, as the benchmark's inputs are)."""
+    n = arr.nbytes // 64 * 64
+    rates = []
+    for _ in range(5):
+        _, cpu = _timed(stream, arr.ctypes.data, n)
+        rates.append(n / cpu)
+    return statistics.median(rates)
 
 
 HOT = r"""
@@ -230,11 +256,14 @@ def main(netlist, data_root, rounds, tile, skip_frontier, out):
     ds = load(dataset_from_meta(net.meta) or "mnist", data_root)
     x = ds.x_test
     eng = CEngine(net, cc)
+    planes = CEngine(net, cc, encoder="planes") if eng.export.encoder == "compare" else None
     raw = np.ascontiguousarray(np.tile(eng.features(x), (tile, 1)))
     words = pack_samples(net.encoding.encode(raw))
     n_c, n_np = len(raw), len(x)
     want = net.evaluate_raw(x)[1]
     assert np.array_equal(eng.classify(x, counts=False)[1], want), "C and numpy disagree"
+    if planes is not None:
+        assert np.array_equal(planes.classify(x, counts=False)[1], want), "C and numpy disagree"
     bits_np = net.encoding.encode(x)
     batches = [(pack_samples(net.encoding.encode(raw[i:i + 4096])), len(raw[i:i + 4096]))
                for i in range(0, n_c, 4096)]
@@ -247,8 +276,10 @@ def main(netlist, data_root, rounds, tile, skip_frontier, out):
         "C, packed bits in 4,096-sample batches, class": (n_c, lambda: batched(False)),
         "C, packed bits in 4,096-sample batches, class + counts": (n_c, lambda: batched(True)),
         "C, packed bits, one call, class": (n_c, lambda: eng.evaluate_packed(words, n_c, counts=False)),
-        "C, raw pixels (encoder included), class": (n_c, lambda: eng.classify(raw, counts=False)),
-        "C, raw pixels (encoder included), class + counts": (n_c, lambda: eng.classify(raw)),
+        f"C, raw pixels ({eng.export.encoder} encoder), class": (n_c, lambda: eng.classify(raw, counts=False)),
+        f"C, raw pixels ({eng.export.encoder} encoder), class + counts": (n_c, lambda: eng.classify(raw)),
+        **({"C, raw pixels (planes encoder), class": (n_c, lambda: planes.classify(raw, counts=False))}
+           if planes is not None else {}),
         "numpy, bits (evaluate)": (n_np, lambda: net.evaluate(bits_np)),
         "numpy, raw pixels (evaluate_raw)": (n_np, lambda: net.evaluate_raw(x)),
     }
@@ -269,12 +300,20 @@ def main(netlist, data_root, rounds, tile, skip_frontier, out):
                if r["contender"].startswith("C, packed bits"))
     achieved = ops64 * best / 64
     hot = _hot_logic(exp, cc, FLAGS)
+    bw_raw, bw_packed = _stream_rate(cal["stream"], raw), _stream_rate(cal["stream"], words)
+    raw_row = next(r for r in rows if r["contender"].startswith("C, raw pixels") and "counts" not in r["contender"])
+    one_call = next(r for r in rows if r["contender"].startswith("C, packed bits, one call"))
     roofline = {"gate_ops_per_64": exp.gate_ops, "head_ops_per_64": exp.head_ops,
                 "ops_per_gate": exp.gate_ops / net.n_gates, "achieved_word_ops_per_s": achieved,
                 "hot_logic_samples_per_s": hot, "hot_word_ops_per_s": ops64 * hot / 64,
                 "hot_fraction_of_peak": ops64 * hot / 64 / cal["word_ops_per_s"],
                 "peak_word_ops_per_s": cal["word_ops_per_s"], "lanes": cal["lanes"],
-                "fraction_of_peak": achieved / cal["word_ops_per_s"]}
+                "fraction_of_peak": achieved / cal["word_ops_per_s"],
+                "one_call_fraction_of_peak": ops64 * one_call["samples_per_cpu_s"] / 64 / cal["word_ops_per_s"],
+                "raw_fraction_of_peak": ops64 * raw_row["samples_per_cpu_s"] / 64 / cal["word_ops_per_s"],
+                # memory: the bytes each sample brings in, and the rate they stream at
+                "raw_bytes_per_sample": raw.itemsize * raw.shape[1], "raw_stream_bytes_per_s": bw_raw,
+                "live_bytes_per_sample": exp.n_live_inputs / 8, "packed_stream_bytes_per_s": bw_packed}
     compiles = [_compile_time(net, cc, FLAGS, Path(netlist).name)]
     if not skip_frontier:
         # 20% pass-through / constant / negation gates, as in trained netlists (the MNIST UP5K
@@ -286,6 +325,7 @@ def main(netlist, data_root, rounds, tile, skip_frontier, out):
         compiles.append(_compile_time(big, cc, FLAGS, "random 6x2000 fan-in 6"))
         compiles.append(_compile_time(big, cc, o1, "random 6x2000 fan-in 6, -O1"))
     machine["load_after"] = os.getloadavg()
+    cal.pop("stream")
     result = {"machine": machine, "netlist": netlist, "compiler": cc, "flags": list(FLAGS),
               "rounds": rounds, "rows": rows, "roofline": roofline, "compile": compiles}
     outd = Path(out)
@@ -311,7 +351,13 @@ def _print(r):
           f"word-ops/s achieved vs {f['peak_word_ops_per_s'] / 1e9:.1f} G measured peak "
           f"({f['lanes']} lanes): {100 * f['fraction_of_peak']:.0f}%; the logic alone on a cached block: "
           f"{f['hot_logic_samples_per_s'] / 1e6:.1f} M samples/s, {f['hot_word_ops_per_s'] / 1e9:.1f} G "
-          f"word-ops/s, {100 * f['hot_fraction_of_peak']:.0f}%")
+          f"word-ops/s, {100 * f['hot_fraction_of_peak']:.0f}%; one call from packed bits "
+          f"{100 * f['one_call_fraction_of_peak']:.0f}%, from raw pixels {100 * f['raw_fraction_of_peak']:.1f}%")
+    print(f"memory: raw rows {f['raw_bytes_per_sample']} B/sample, streamed at "
+          f"{f['raw_stream_bytes_per_s'] / 1e9:.1f} GB/s: at most "
+          f"{f['raw_stream_bytes_per_s'] / f['raw_bytes_per_sample'] / 1e6:.1f} M samples/s; live packed rows "
+          f"{f['live_bytes_per_sample']:.1f} B/sample, streamed at {f['packed_stream_bytes_per_s'] / 1e9:.1f} "
+          f"GB/s: at most {f['packed_stream_bytes_per_s'] / f['live_bytes_per_sample'] / 1e6:.1f} M samples/s")
     print("\n| netlist | gates | operations per 64 samples | generate (s) | compile (CPU s) | compile (wall s) |")
     print("| --- | --- | --- | --- | --- | --- |")
     for c in r["compile"]:

@@ -19,7 +19,8 @@ from lgn_hw import __version__
 
 from . import c_driver as D
 from . import c_templates as T
-from .cnames import DEFAULT_PREFIX, ExportError, c_string, check_prefix
+from .cnames import DEFAULT_PREFIX, ExportError, c_int, c_list, c_string, check_prefix
+from .c_compare import choose_encoder, compare_words, emit_compare
 from .encoder import encoder_graph, plan_encoder
 from .logic import build
 
@@ -40,6 +41,7 @@ class CExport:
     n_slots: int
     n_live_inputs: int
     n_outputs: int  # bit planes the logic writes (class bits, then every class's count bits)
+    encoder: str | None = None  # how PREFIX_classify encodes: "compare", "planes" (None: no encoder)
 
 
 def count_type(netlist) -> str:
@@ -50,22 +52,6 @@ def count_type(netlist) -> str:
     if top < 2 ** 63:
         return "int64_t"
     raise ExportError(f"head: a class count can reach {top}, beyond a 64-bit integer")
-
-
-def c_int(v: int) -> str:
-    """An integer literal valid for any C integer type that holds ``v``."""
-    v = int(v)
-    if -2 ** 31 < v < 2 ** 31:
-        return str(v)
-    if v > 0:
-        return f"{v}ull"
-    return f"({v + 1}ll - 1)"
-
-
-def _join(items, per_line=16) -> str:
-    items = [str(i) for i in items] or ["0"]  # C99 has no empty arrays: one unused entry
-    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
-    return "\n    " + ",\n    ".join(lines) + "\n"
 
 
 def _emit_logic(graph, outputs, p: str, chunk: int):
@@ -148,8 +134,11 @@ def _fill(text: str, p: str, fields: dict) -> str:
     return text.replace("@p@", p).replace("@P@", p.upper())
 
 
-def render_c(netlist, prefix: str = DEFAULT_PREFIX, chunk: int = DEFAULT_CHUNK) -> CExport:
-    """Generate the C export of a (validated) netlist."""
+def render_c(netlist, prefix: str = DEFAULT_PREFIX, chunk: int = DEFAULT_CHUNK,
+             encoder: str = "auto") -> CExport:
+    """Generate the C export of a (validated) netlist. ``encoder`` (netlists with an encoding):
+    how ``PREFIX_classify`` encodes, ``compare`` (:mod:`lgn_hw.export.c_compare`), ``planes``
+    (bit planes of the raw features) or ``auto``, the one with fewer transposes."""
     p = check_prefix(prefix)
     netlist.validate()
     ctype = count_type(netlist)
@@ -167,23 +156,32 @@ def render_c(netlist, prefix: str = DEFAULT_PREFIX, chunk: int = DEFAULT_CHUNK) 
               "HAS_ENCODER": int(plan is not None), "LOGIC": logic,
               "COUNT_BASE": ", ".join(map(str, base)), "COUNT_WIDTH": ", ".join(map(str, widths)),
               "N_CLASS_BITS": len(prog.class_bits), "N_OUT": len(outputs),
-              "LIVE_IN": _join(prog.inputs), "N_LIVE": len(prog.inputs)}
+              "LIVE_IN": c_list(prog.inputs), "N_LIVE": len(prog.inputs)}
+    method = None
     if plan is not None:
-        fields.update(_encoder_fields(plan, prog.inputs, p))
+        method, enc = _encoder_fields(plan, prog.inputs, p, encoder)
+        fields.update(enc)
     header = T.HEADER.replace("@ENCODER_API@", T.ENCODER_API if plan else "")
     source = T.RUNTIME.replace("@ENCODER@", T.ENCODER if plan else "")
     files = {f"{p}.h": _fill(header, p, fields), f"{p}.c": _fill(source, p, fields),
              f"{p}_main.c": _driver(netlist, plan, p, fields)}
-    return CExport(files, prog.gate_ops, prog.head_ops, n_slots, len(prog.inputs), len(outputs))
+    return CExport(files, prog.gate_ops, prog.head_ops, n_slots, len(prog.inputs), len(outputs),
+                   method)
 
 
-def _encoder_fields(plan, live: list, p: str) -> dict:
-    return {"N_FEATURES": plan.n_features, "FEATURE_T": plan.ctype, "SIGNED": int(plan.signed),
-            "NAMES": _join([c_string(n) for n in plan.names], 4),
-            "MINS": _join([c_int(lo) for lo, _ in plan.ranges]),
-            "MAXS": _join([c_int(hi) for _, hi in plan.ranges]),
+def _encoder_fields(plan, live: list, p: str, choice: str):
+    words = compare_words(plan, live)
+    method = choose_encoder(choice, words, len(_per_block(plan, live)[1]))
+    if method == "compare":
+        enc_live = emit_compare(words, plan, p, "enc_live", T.CMP_WORD)
+    else:
+        enc_live = _emit_encoder(plan, live, p, "enc_live", "the bits the logic reads")
+    return method, {"N_FEATURES": plan.n_features, "FEATURE_T": plan.ctype, "SIGNED": int(plan.signed),
+            "NAMES": c_list([c_string(n) for n in plan.names], 4),
+            "MINS": c_list([c_int(lo) for lo, _ in plan.ranges]),
+            "MAXS": c_list([c_int(hi) for _, hi in plan.ranges]),
             "ROW_WORD": _row_word(plan, p),
-            "ENC_LIVE": _emit_encoder(plan, live, p, "enc_live", "the bits the logic reads"),
+            "ENC_LIVE": enc_live,
             "ENC_ALL": _emit_encoder(plan, range(plan.n_bits), p, "enc_all", "every bit")}
 
 
@@ -206,8 +204,9 @@ def _row_word(plan, p: str) -> str:
             f"        w |= (uint64_t)({ut})r[f + k] << ({w} * k);\n    return w;\n}}\n")
 
 
-def _emit_encoder(plan, bits, p: str, name: str, what: str) -> str:
-    """``PREFIX_<name>(x, m, in)``: the encoded ``bits`` of a block, feature block by block."""
+def _per_block(plan, bits):
+    """``(graph, {block: [(bit, node)]}, [(bit, constant)])``: the encoder graph of ``bits`` and
+    its outputs by the block of 64 raw bits (planes) they read."""
     graph, out = encoder_graph(plan, bits)
     outs = sorted(out.items())
     graph, nodes = graph.pruned([n for _, n in outs])
@@ -216,9 +215,16 @@ def _emit_encoder(plan, bits, p: str, name: str, what: str) -> str:
     for (bit, _), node in zip(outs, nodes):
         op, a, _ = graph.nodes[node]
         if op == "const":
-            consts.append(f"    {p.upper()}_FILL(in[{bit}], {'~0ull' if a else '0'});")
+            consts.append((bit, a))
             continue
         per_block.setdefault(_block_of(graph, node) // 64, []).append((bit, node))
+    return graph, per_block, consts
+
+
+def _emit_encoder(plan, bits, p: str, name: str, what: str) -> str:
+    """``PREFIX_<name>(x, m, in)``: the encoded ``bits`` of a block, feature block by block."""
+    graph, per_block, const_bits = _per_block(plan, bits)
+    consts = [f"    {p.upper()}_FILL(in[{bit}], {'~0ull' if a else '0'});" for bit, a in const_bits]
     body = []
     for blk in sorted(per_block):
         body.append(f"    {p}_planes(x, m, {blk}, a);")

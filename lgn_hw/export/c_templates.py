@@ -234,3 +234,87 @@ void @p@_encode(const @p@_feature_t *x, size_t n, uint64_t *bits)
     }
 }
 """
+
+CMP_WORD = r"""
+/* Comparison word q of the row r: bit i is lo[i] <= r[f0 + i] <= hi[i], XOR the word's
+   inversion bits. -D@P@_SIMD=0 keeps the portable loop for one-byte features too. */
+#ifndef @P@_SIMD
+#  define @P@_SIMD 1
+#endif
+#if @P@_SIMD && @FEATURE_BYTES@ == 1 && defined(__AVX512BW__)
+#  define @P@_CMP_SIMD 512
+#elif @P@_SIMD && @FEATURE_BYTES@ == 1 && defined(__AVX2__)
+#  define @P@_CMP_SIMD 256
+#else
+#  define @P@_CMP_SIMD 0
+#endif
+#if @P@_CMP_SIMD
+#  include <immintrin.h>
+#endif
+#ifndef @P@_CMP_AHEAD
+#  define @P@_CMP_AHEAD 8 /* rows */
+#endif
+static uint64_t @p@_cmp_word(const @p@_feature_t *r, size_t q)
+{
+    const @p@_feature_t *x = r + @p@_cw_f0[q], *lo = @p@_cw_lo + 64 * q, *hi = @p@_cw_hi + 64 * q;
+    int i, nf = @p@_cw_nf[q];
+    uint64_t w = 0;
+#if @P@_CMP_SIMD == 512
+    if (nf == 64) {
+        const __m512i v = _mm512_loadu_si512((const void *)x);
+#  if @SIGNED@
+        w = _mm512_mask_cmple_epi8_mask(_mm512_cmpge_epi8_mask(v, _mm512_loadu_si512((const void *)lo)),
+                                        v, _mm512_loadu_si512((const void *)hi));
+#  else
+        w = _mm512_mask_cmple_epu8_mask(_mm512_cmpge_epu8_mask(v, _mm512_loadu_si512((const void *)lo)),
+                                        v, _mm512_loadu_si512((const void *)hi));
+#  endif
+        return w ^ @p@_cw_inv[q];
+    }
+#elif @P@_CMP_SIMD == 256
+    if (nf == 64) {
+        const __m256i bias = _mm256_set1_epi8(@SIGNED@ ? -128 : 0); /* signed order as unsigned */
+        for (i = 0; i < 64; i += 32) {
+            const __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(x + i)), bias);
+            const __m256i l = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(lo + i)), bias);
+            const __m256i h = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(hi + i)), bias);
+            const __m256i in = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_max_epu8(v, l), v),
+                                                _mm256_cmpeq_epi8(_mm256_min_epu8(v, h), v));
+            w |= (uint64_t)(uint32_t)_mm256_movemask_epi8(in) << i;
+        }
+        return w ^ @p@_cw_inv[q];
+    }
+#endif
+    for (i = 0; i < nf; i++)
+        w |= (uint64_t)((x[i] >= lo[i]) & (x[i] <= hi[i])) << i;
+    return w ^ @p@_cw_inv[q];
+}
+
+/* Words q0 .. q0 + nq - 1 of the block's m samples: cw[q - q0][s] (zero past the last sample). */
+static void @p@_cmp_rows(const @p@_feature_t *x, size_t m, size_t q0, int nq, uint64_t (*cw)[@P@_BLOCK])
+{
+    size_t s, b;
+    int q;
+    for (s = 0; s < m; s++) {
+        if (q0 == 0 && s + @P@_CMP_AHEAD < m) /* rows are read in order: fetch a few ahead */
+            for (b = 0; b < sizeof(@p@_feature_t) * @P@_N_FEATURES; b += 64)
+                @P@_PREFETCH((const char *)(x + (s + @P@_CMP_AHEAD) * @P@_N_FEATURES) + b);
+        for (q = 0; q < nq; q++)
+            cw[q][s] = @p@_cmp_word(x + s * @P@_N_FEATURES, q0 + (size_t)q);
+    }
+    for (; s < @P@_BLOCK; s++)
+        for (q = 0; q < nq; q++)
+            cw[q][s] = 0;
+}
+
+/* One word of every sample of the block (c[64 l + i]: sample 64 l + i) as bit-sliced inputs:
+   a[t] bit i of lane l is bit t of c[64 l + i]. */
+static void @p@_cmp_planes(const uint64_t *c, @p@_lanes *a)
+{
+    int i, l;
+    for (l = 0; l < @P@_LANES; l++)
+        for (i = 0; i < 64; i++)
+            a[i].u[l] = c[64 * l + i];
+    @p@_transpose(a);
+}
+"""

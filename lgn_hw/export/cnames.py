@@ -4,13 +4,14 @@ A netlist's strings (feature names, the dataset name) come from a file: they are
 code or comments. :func:`c_string` turns any string into a C string literal in which every byte
 outside a small safe set is an octal escape (so quotes, backslashes, ``*/``, ``??/`` trigraphs,
 newlines, NUL and non-ASCII text are all inert), and :func:`check_prefix` admits only a plain C
-identifier as the prefix of the generated symbols.
+identifier as the prefix of the generated symbols. Numbers reach the code through :func:`c_int`
+and :func:`c_list` only.
 """
 from __future__ import annotations
 
 import re
 
-__all__ = ["ExportError", "c_string", "check_prefix", "DEFAULT_PREFIX"]
+__all__ = ["ExportError", "c_string", "check_prefix", "c_int", "c_list", "DEFAULT_PREFIX"]
 
 #: prefix of every generated symbol when none is given (``lgn_classify``, ``LGN_N_CLASSES``, ...)
 DEFAULT_PREFIX = "lgn"
@@ -42,3 +43,20 @@ def check_prefix(prefix: str) -> str:
         raise ExportError(f"prefix {str(prefix)[:40]!r}: expected a C identifier of 1-32 letters, "
                           "digits and underscores starting with a letter (and not a keyword)")
     return prefix
+
+
+def c_int(v: int) -> str:
+    """An integer literal valid for any C integer type that holds ``v``."""
+    v = int(v)
+    if -2 ** 31 < v < 2 ** 31:
+        return str(v)
+    if v > 0:
+        return f"{v}ull"
+    return f"({v + 1}ll - 1)"
+
+
+def c_list(items, per_line=16) -> str:
+    """The body of a C array initialiser (``{...}`` without the braces), ``per_line`` a line."""
+    items = [str(i) for i in items] or ["0"]  # C99 has no empty arrays: one unused entry
+    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return "\n    " + ",\n    ".join(lines) + "\n"

@@ -65,14 +65,15 @@ def select_engine(netlist, choice: str = "auto"):
 
 class CEngine:
     """A netlist compiled to a shared library: :meth:`evaluate` (bits) and :meth:`classify` (raw
-    features), with the results of ``Netlist.evaluate`` / ``Netlist.evaluate_raw``."""
+    features), with the results of ``Netlist.evaluate`` / ``Netlist.evaluate_raw``; ``encoder``
+    as for ``render_c`` (how :meth:`classify` encodes)."""
 
-    def __init__(self, netlist, cc: str | None = None):
+    def __init__(self, netlist, cc: str | None = None, encoder: str = "auto"):
         cc = cc or find_compiler()
         if cc is None:
             raise EngineError("no C compiler found (set $CC)")
         self.netlist = netlist
-        exp = render_c(netlist, _PREFIX)
+        exp = render_c(netlist, _PREFIX, encoder=encoder)
         self.export = exp
         self.count_dtype = np.int32 if count_type(netlist) == "int32_t" else np.int64
         key = b"\0".join([exp.files[f"{_PREFIX}.c"].encode(), exp.files[f"{_PREFIX}.h"].encode(),

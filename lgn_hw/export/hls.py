@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import hls_templates as T
-from .c import c_int, _fill, _info
-from .cnames import DEFAULT_PREFIX, ExportError, c_string, check_prefix
+from .c import _fill, _info
+from .cnames import DEFAULT_PREFIX, ExportError, c_int, c_string, check_prefix
 from .encoder import plan_encoder
 from .logic import build_gates
 
