@@ -119,3 +119,22 @@ def test_auto_choice_and_refusals():
     with pytest.raises(ExportError, match="expected one of auto, compare, planes"):
         render_c(net, encoder="fast")
     assert render_c(ec.random_netlist(0, 8, [8], 2, 2)).encoder is None  # no encoding
+
+
+@pytest.mark.parametrize("encoder", ["auto", "compare", "planes"])
+def test_logic_that_reads_no_input(encoder, tmp_path):
+    """Every gate constant: no input bit is read, the encoders emit nothing unused (strict C)."""
+    from lgn_hw.encoding import thermometer_raw
+
+    net = ec.random_netlist(0, 80, [20, 10], 2, 2)
+    for layer in net.layers:
+        layer.tables[:] = 0
+    net.encoding = thermometer_raw(80, 1)
+    net.validate()
+    exp = render_c(net, "e", encoder=encoder)
+    assert exp.n_live_inputs == 0 and exp.encoder == ("planes" if encoder == "auto" else encoder)
+    lib = ec.compile_library(exp.files, ["-march=native"], tmp_path)
+    x = np.random.default_rng(0).integers(0, 256, size=(100, 80)).astype(np.uint8)
+    want_c, want_p = net.evaluate_raw(x)
+    got_c, got_p = _classify(lib, x, 2)
+    assert np.array_equal(got_c, want_c) and np.array_equal(got_p, want_p)

@@ -113,7 +113,7 @@ def _emit_logic(graph, outputs, p: str, chunk: int):
             stores.append(f"    out[{j}].w = {ref(o, n_chunks)};")
     top = (f"/* The logic: {len(ops)} operations over {p.upper()}_LANES x 64 samples. */\n"
            f"static void {p}_logic(const {p}_lanes *in, {p}_lanes *out)\n{{\n"
-           f"    {p}_word v[{max(1, n_slots)}];\n" + "\n".join(calls) + "\n"
+           f"    {p}_word v[{max(1, n_slots)}];\n    (void)in;\n" + "\n".join(calls) + "\n"
            + ("" if n_slots else "    (void)v;\n") + "\n".join(stores) + "\n}\n")
     return "\n".join(funcs) + "\n" + top, n_slots
 
@@ -232,7 +232,7 @@ def _emit_encoder(plan, bits, p: str, name: str, what: str) -> str:
         for bit, node in per_block[blk]:
             body += _emit_nodes(graph, node, done, blk, p)
             body.append(f"    in[{bit}].w = {_eref(graph, node, blk)};")
-    unused = "" if body else "    (void)x;\n    (void)m;\n    (void)a;\n"
+    unused = "" if body else "    (void)x;\n    (void)m;\n    (void)a;\n    (void)in;\n"
     return (f"/* Encode m samples: {what}. */\n"
             f"static void {p}_{name}(const {p}_feature_t *x, size_t m, {p}_lanes *in)\n{{\n"
             f"    {p}_lanes a[64];\n" + unused + "\n".join(consts + body) + "\n}\n")

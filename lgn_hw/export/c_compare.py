@@ -92,7 +92,7 @@ def choose_encoder(choice: str, words, n_plane_blocks: int) -> str:
         raise ExportError("encoder 'compare': a bit the logic reads is a bit plane (kind 'bits'), "
                           "not a comparison")
     if choice == "auto":
-        return "compare" if words is not None and len(words) <= n_plane_blocks else "planes"
+        return "compare" if words and len(words) <= n_plane_blocks else "planes"
     return choice
 
 
@@ -100,6 +100,9 @@ def emit_compare(words, plan, p: str, name: str, template: str) -> str:
     """Tables, the fixed ``template`` (one word's comparisons, rows, transposes) and
     ``PREFIX_<name>(x, m, in)``."""
     P = p.upper()
+    if not words:  # the logic reads no input bit: nothing to compare (and no unused functions)
+        return (f"static void {p}_{name}(const {p}_feature_t *x, size_t m, {p}_lanes *in)\n{{\n"
+                "    (void)x;\n    (void)m;\n    (void)in;\n}\n")
     lo = [c_int(v) for w in words for v in w.lo + [plan.type_max] * (64 - len(w.lo))]
     hi = [c_int(v) for w in words for v in w.hi + [plan.type_min] * (64 - len(w.hi))]
     inv = [f"{w.inv:#x}ull" for w in words]
@@ -118,9 +121,8 @@ def emit_compare(words, plan, p: str, name: str, template: str) -> str:
         for i, w in enumerate(batch):
             body.append(f"    {p}_cmp_planes(cw[{i}], a);")
             body += [f"    in[{b}].w = a[{c}].w;" for c, b in w.puts]
-    unused = "" if body else "    (void)x;\n    (void)m;\n    (void)in;\n    (void)a;\n    (void)cw;\n"
     out.append(f"/* Encode m samples: the bits the logic reads, compared first. */\n"
                f"static void {p}_{name}(const {p}_feature_t *x, size_t m, {p}_lanes *in)\n{{\n"
                f"    uint64_t cw[{BATCH}][{P}_BLOCK];\n    {p}_lanes a[64];\n"
-               + unused + "\n".join(body) + "\n}\n")
+               + "\n".join(body) + "\n}\n")
     return "\n".join(out)
