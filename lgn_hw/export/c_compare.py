@@ -117,7 +117,8 @@ def emit_compare(words, plan, p: str, name: str, template: str) -> str:
     body = []
     for q0 in range(0, len(words), BATCH):
         batch = words[q0:q0 + BATCH]
-        body.append(f"    {p}_cmp_rows(x, m, {q0}, {len(batch)}, cw);")
+        out.append(_emit_batch(p, q0, len(batch)))
+        body.append(f"    {p}_cmp_batch_{q0 // BATCH}(x, m, cw);")
         for i, w in enumerate(batch):
             body.append(f"    {p}_cmp_planes(cw[{i}], a);")
             body += [f"    in[{b}].w = a[{c}].w;" for c, b in w.puts]
@@ -126,3 +127,22 @@ def emit_compare(words, plan, p: str, name: str, template: str) -> str:
                f"    uint64_t cw[{BATCH}][{P}_BLOCK];\n    {p}_lanes a[64];\n"
                + "\n".join(body) + "\n}\n")
     return "\n".join(out)
+
+
+def _emit_batch(p: str, q0: int, nq: int) -> str:
+    """``PREFIX_cmp_batch_K(x, m, cw)``: words ``q0 .. q0 + nq - 1`` of the block's m samples,
+    ``cw[q - q0][s]`` (zero past the last sample). The word numbers are constants, so the compiler
+    keeps each word's bounds in registers across the samples; the first batch reads each row first
+    and fetches the rows ``PREFIX_CMP_AHEAD`` samples ahead."""
+    P = p.upper()
+    ahead = (f"        if (s + {P}_CMP_AHEAD < m) /* rows are read in order: fetch a few ahead */\n"
+             f"            for (b = 0; b < sizeof(*x) * {P}_N_FEATURES; b += 64)\n"
+             f"                {P}_PREFETCH((const char *)(r + {P}_CMP_AHEAD * {P}_N_FEATURES) + b);\n"
+             if q0 == 0 else "")
+    words = "\n".join(f"        cw[{i}][s] = {p}_cmp_word(r, {q0 + i});" for i in range(nq))
+    zeros = " ".join(f"cw[{i}][s] = 0;" for i in range(nq))
+    return (f"static void {p}_cmp_batch_{q0 // BATCH}(const {p}_feature_t *x, size_t m, "
+            f"uint64_t (*cw)[{P}_BLOCK])\n{{\n    size_t s{', b' if q0 == 0 else ''};\n"
+            f"    for (s = 0; s < m; s++) {{\n"
+            f"        const {p}_feature_t *r = x + s * {P}_N_FEATURES;\n{ahead}{words}\n    }}\n"
+            f"    for (; s < {P}_BLOCK; s++) {{\n        {zeros}\n    }}\n}}\n")

@@ -254,7 +254,7 @@ CMP_WORD = r"""
 #ifndef @P@_CMP_AHEAD
 #  define @P@_CMP_AHEAD 8 /* rows */
 #endif
-static uint64_t @p@_cmp_word(const @p@_feature_t *r, size_t q)
+static inline uint64_t @p@_cmp_word(const @p@_feature_t *r, size_t q)
 {
     const @p@_feature_t *x = r + @p@_cw_f0[q], *lo = @p@_cw_lo + 64 * q, *hi = @p@_cw_hi + 64 * q;
     int i, nf = @p@_cw_nf[q];
@@ -288,23 +288,6 @@ static uint64_t @p@_cmp_word(const @p@_feature_t *r, size_t q)
     for (i = 0; i < nf; i++)
         w |= (uint64_t)((x[i] >= lo[i]) & (x[i] <= hi[i])) << i;
     return w ^ @p@_cw_inv[q];
-}
-
-/* Words q0 .. q0 + nq - 1 of the block's m samples: cw[q - q0][s] (zero past the last sample). */
-static void @p@_cmp_rows(const @p@_feature_t *x, size_t m, size_t q0, int nq, uint64_t (*cw)[@P@_BLOCK])
-{
-    size_t s, b;
-    int q;
-    for (s = 0; s < m; s++) {
-        if (q0 == 0 && s + @P@_CMP_AHEAD < m) /* rows are read in order: fetch a few ahead */
-            for (b = 0; b < sizeof(@p@_feature_t) * @P@_N_FEATURES; b += 64)
-                @P@_PREFETCH((const char *)(x + (s + @P@_CMP_AHEAD) * @P@_N_FEATURES) + b);
-        for (q = 0; q < nq; q++)
-            cw[q][s] = @p@_cmp_word(x + s * @P@_N_FEATURES, q0 + (size_t)q);
-    }
-    for (; s < @P@_BLOCK; s++)
-        for (q = 0; q < nq; q++)
-            cw[q][s] = 0;
 }
 
 /* One word of every sample of the block (c[64 l + i]: sample 64 l + i) as bit-sliced inputs:
