@@ -97,8 +97,8 @@ def choose_encoder(choice: str, words, n_plane_blocks: int) -> str:
 
 
 def emit_compare(words, plan, p: str, name: str, template: str) -> str:
-    """Tables, the fixed ``template`` (one word's comparisons, rows, transposes) and
-    ``PREFIX_<name>(x, m, in)``."""
+    """Tables, the fixed ``template`` (one word's comparisons, the transposes), a batch function
+    per 8 words (:func:`_emit_batch`) and ``PREFIX_<name>(x, m, in)``."""
     P = p.upper()
     if not words:  # the logic reads no input bit: nothing to compare (and no unused functions)
         return (f"static void {p}_{name}(const {p}_feature_t *x, size_t m, {p}_lanes *in)\n{{\n"
