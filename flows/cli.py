@@ -70,11 +70,7 @@ def echo_summary(rep: dict, out: Path) -> None:
 @options.argmax
 @options.resynth
 @options.no_hierarchy
-@click.option("--lut-cells", is_flag=True,
-              help="One vendor LUT cell per gate (the family's primitive: xc7 LUT1-6, iCE40 "
-                   "SB_LUT4, ECP5 LUT4, Gowin LUT1-4) instead of truth-table logic: same "
-                   "function, far faster synthesis of large fan-in-6 nets; on xc7 the argmax "
-                   "also uses LUT6_2 + CARRY4 cells.")
+@options.lut_cells
 def synth_command(netlist_path, target, out, raw_inputs, pipeline_every, popcount, argmax,
                   resynth, no_hierarchy, lut_cells):
     """Synthesis-only resource report of the core of NETLIST for a family or part."""
@@ -131,14 +127,18 @@ def report_command(path, as_json):
 @click.option("--max-formal-gates", type=click.IntRange(min=0), default=64, show_default=True)
 @click.option("--self-test", is_flag=True,
               help="Also check that a netlist with one inverted LUT is caught.")
-@options.pipeline_every
+@options.core_options
+@options.argmax
+@options.resynth
+@options.lut_cells
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help=f"Work directory [default: {DEFAULT_OUT}/verify-<target>].")
 @click.option("--build", "build_dir", type=click.Path(file_okay=False), default=None,
               help="Instead: check that this existing build/synth folder was made from NETLIST "
                    "(its fingerprint) and that its bitstream and RTL are unchanged.")
 def verify_command(netlist_path, target, dataset, data_root, n_vectors, formal,
-                   max_formal_gates, self_test, pipeline_every, out, build_dir):
+                   max_formal_gates, self_test, raw_inputs, pipeline_every, popcount, argmax,
+                   resynth, lut_cells, out, build_dir):
     """Check the synthesised netlist against Netlist.evaluate (simulation) and the RTL (formal)."""
     if build_dir is not None:
         with cli_errors():
@@ -159,9 +159,13 @@ def verify_command(netlist_path, target, dataset, data_root, n_vectors, formal,
         device = resolve_target(target)
         net = load_netlist(netlist_path)
         out = Path(out or Path(DEFAULT_OUT) / f"verify-{target}")
-        design = core_design(net, pipeline_every=pipeline_every, family=device.family)
-        bits, _, what, _ = verification_inputs(net, dataset, data_root, n_vectors)
-        vec = make_vectors(net, bits, raw_inputs=False)
+        design = core_design(net, raw_inputs=raw_inputs, pipeline_every=pipeline_every,
+                             lut_cells=device.family if lut_cells else None, popcount=popcount,
+                             family=device.family, argmax=argmax,
+                             resynth=device.lut_k if resynth else None)
+        data, _, what, _ = verification_inputs(net, dataset, data_root, n_vectors,
+                                               raw_inputs=raw_inputs)
+        vec = make_vectors(net, data, raw_inputs=raw_inputs)
         click.echo(f"synthesising for {device.name} ...")
         synth = synthesize(design.sources, design.top, device, out / "synth", progress=True)
         failed = False

@@ -4,7 +4,8 @@
 resynth=None, argmax=DEFAULT, head_cells=None)`` optimises the netlist (``.netlist``, ``.stats``;
 with ``resynth=k`` also collapses gates into their readers while they fit k-input LUTs,
 ``lgn_hw.resynth``), then instantiates one named submodule per stage so that Yosys keeps the hierarchy visible: ``encoder`` (raw inputs only;
-only the bits some gate or the head reads are built), ``layer0`` .. ``layer<L-1>``, ``groupsum``
+only the bits some gate or the head reads are built; with ``head_cells`` the small ones share
+dual-output LUTs), ``layer0`` .. ``layer<L-1>``, ``groupsum``
 (holding ``popcount0`` .. ``popcount<C-1>``) and ``argmax``.
 
 Ports: ``bits: In(n_inputs)`` or ``features: In(StructLayout f0..f<F-1>)``;
@@ -84,7 +85,8 @@ class LGNCore(wiring.Component):
                               for i, layer in enumerate(net.layers)]
         read = {int(s) for layer in net.layers for s in layer.inputs.reshape(-1)}
         read |= {int(s) for g in net.head.groups for s in g}
-        self.encoder = (_quiet(InputEncoder(net.encoding, used=read & set(range(net.n_inputs))))
+        self.encoder = (_quiet(InputEncoder(net.encoding, used=read & set(range(net.n_inputs)),
+                                            cells=head_cells))
                         if self.raw_inputs else None)
         if self.encoder is not None and self.encoder.n_bits != net.n_inputs:
             raise EncoderError(f"the encoding makes {self.encoder.n_bits} bits but the netlist "

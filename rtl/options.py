@@ -2,7 +2,8 @@
 
 ``rtl``, ``sim``, ``synth``, ``build``, ``verify`` and ``run`` take the same core options
 (``--pipeline-every``, ``--raw-inputs``, ``--popcount``); ``synth`` and ``build`` share
-``--no-hierarchy``; ``sim``, ``verify`` and ``run`` share ``--dataset``/``--data-root``. Each is a
+``--no-hierarchy``; ``synth`` and ``verify`` share ``--lut-cells``, ``--argmax`` and
+``--resynth`` (so that ``verify`` checks the design ``synth`` counts); ``sim``, ``verify`` and ``run`` share ``--dataset``/``--data-root``. Each is a
 decorator here; ``core_options`` applies the first three. Defaults and help texts live here
 only, so two commands cannot drift apart.
 """
@@ -18,7 +19,7 @@ from .pipeline import click_every
 from .popcount import STRATEGIES
 
 __all__ = ["pipeline_every", "raw_inputs", "popcount", "core_options", "no_hierarchy",
-           "dataset", "data_root", "argmax", "resynth"]
+           "dataset", "data_root", "argmax", "resynth", "lut_cells"]
 
 pipeline_every = click.option(
     "--pipeline-every", "pipeline_every", type=click_every(), default=None,
@@ -46,6 +47,13 @@ resynth = click.option(
     "--resynth/--no-resynth", default=True, show_default=True,
     help="Collapse gates into the gates that read them while they fit one of the family's "
          "LUTs (lgn_hw.resynth; exact).")
+
+lut_cells = click.option(
+    "--lut-cells", is_flag=True,
+    help="One vendor LUT cell per gate (the family's primitive: xc7 LUT1-6, iCE40 SB_LUT4, ECP5 "
+         "LUT4, Gowin LUT1-4) instead of truth-table logic: same function, far faster synthesis "
+         "of large fan-in-6 nets; on xc7 the argmax also uses LUT6_2 + CARRY4 cells, and with "
+         "--raw-inputs the encoder packs its small bits two per LUT6_2.")
 
 no_hierarchy = click.option("--no-hierarchy", is_flag=True,
                             help="Skip the per-stage (hierarchical) synthesis run.")

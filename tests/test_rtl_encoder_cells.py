@@ -1,0 +1,110 @@
+"""rtl.encoder with a family's cells (``--lut-cells`` on xc7): the small encoder bits packed two per
+dual-output LUT compute exactly what lgn_hw.encoding computes.
+
+The cells are opaque to Amaranth's simulator, so the packed encoder is simulated in Icarus with
+Yosys's 7-series cell models, on every value of each feature's range, and a corrupted INIT must be
+caught. Synthesis keeps one LUT site per planned pair.
+"""
+
+import re
+import subprocess
+
+import pytest
+
+pytest.importorskip("amaranth")  # hardware tests skip where amaranth is absent (GPU machines)
+
+import numpy as np
+from amaranth.back import verilog
+
+from flows.families import get_family
+from flows.postsim import cell_models
+from lgn_hw.encoding import Encoding, binary_feature, onehot_feature, thermometer_feature
+from rtl.encoder import InputEncoder, small_function, feature_shape
+from rtl.vectors import _pack_features
+
+XC7 = get_family("xc7").head_cells
+
+pytestmark = pytest.mark.tools
+
+
+def _verilog(enc, used):
+    hw = InputEncoder(enc, used=used, cells=XC7)
+    return hw, verilog.convert(hw, name="enc", ports=[hw.features.as_value(), hw.bits])
+
+
+def _icarus(tmp_path, text, enc, n_bits, x):
+    """Encoded bits of every row of ``x`` from the Verilog ``text`` (module ``enc``)."""
+    words, _ = _pack_features(x, enc)
+    width = sum(feature_shape(f).width for f in enc.features)
+    lines = [f"module tb; reg [{width - 1}:0] features; wire [{n_bits - 1}:0] bits;",
+             "enc dut(.features(features), .bits(bits));", "initial begin"]
+    for w in words:
+        lines.append(f"features = {width}'h{int(w):x}; #1; $display(\"B %h\", bits);")
+    lines.append("$finish; end endmodule")
+    src = tmp_path / "t.v"
+    src.write_text(cell_models("xc7") + "\n" + text + "\n" + "\n".join(lines))
+    subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "t.out"), str(src)], check=True,
+                   capture_output=True)
+    run = subprocess.run(["vvp", str(tmp_path / "t.out")], capture_output=True, text=True,
+                         check=True)
+    got = [int(v, 16) for v in re.findall(r"^B ([0-9a-fx]+)$", run.stdout, re.M)]
+    assert len(got) == len(x)
+    return np.array([[(g >> k) & 1 for k in range(n_bits)] for g in got], dtype=np.uint8)
+
+
+def _pixels(n=4):
+    """MNIST-like: 8-bit pixels, thresholds 64/128/192 (128 is a wire, 64 and 192 two-bit
+    functions), plus a feature with a 5-input bit and one too wide to pack."""
+    feats = [thermometer_feature(f"p{i}", [64, 128, 192], (0, 255)) for i in range(n)]
+    feats.append(thermometer_feature("w", [8, 100, 250], (0, 255)))
+    feats.append(onehot_feature("o", [0, 3, 5], (0, 7)))
+    feats.append(binary_feature("b", (0, 3)))
+    return Encoding(feats)
+
+
+def _sweep(enc, rng):
+    """Every value of every feature (the others random), so each packed function is exhaustive."""
+    lo = np.array([f.range[0] for f in enc.features])
+    hi = np.array([f.range[1] for f in enc.features])
+    n = int((hi - lo).max()) + 1
+    x = rng.integers(lo, hi + 1, size=(n, len(lo)))
+    for j in range(len(lo)):
+        x[:, j] = lo[j] + np.arange(n) % (hi[j] - lo[j] + 1)
+    return np.concatenate([x, np.roll(x, 7, axis=0)[:, ::-1] % (hi + 1 - lo) + lo])
+
+
+def test_packed_encoder_is_exact_on_every_value(tmp_path):
+    enc = _pixels()
+    used = set(range(enc.n_bits)) - {4}  # p1 >= 128 unused: must come out 0
+    hw, text = _verilog(enc, used)
+    x = _sweep(enc, np.random.default_rng(0))
+    want = enc.encode(x)
+    want[:, 4] = 0
+    got = _icarus(tmp_path, text, enc, hw.n_bits, x)
+    assert np.array_equal(got, want)
+    # the 8 small pixel bits pair up (4 sites), w's x >= 8 and the one-hot/binary bits are small
+    assert 0 < hw.n_dual <= (enc.n_bits - 4) // 2 + 2
+    assert text.count("LUT6_2") == hw.n_dual
+
+
+def test_a_corrupted_packed_lut_is_caught(tmp_path):
+    enc = _pixels(2)
+    hw, text = _verilog(enc, None)
+    x = _sweep(enc, np.random.default_rng(1))
+    inits = list(re.finditer(r"64'h([0-9a-f]{16})", text))
+    assert inits
+    m = inits[0]
+    # flip the O5 (low half) entry of one reachable input pattern
+    flipped = text[:m.start(1)] + format(int(m.group(1), 16) ^ (1 << 3), "016x") + text[m.end(1):]
+    assert np.array_equal(_icarus(tmp_path, text, enc, hw.n_bits, x), enc.encode(x))
+    assert not np.array_equal(_icarus(tmp_path, flipped, enc, hw.n_bits, x), enc.encode(x))
+
+
+def test_small_functions_of_pixel_thresholds():
+    f = thermometer_feature("p", [64, 128, 192], (0, 255))
+    shape = feature_shape(f)
+    assert small_function(f, 0, shape) == ([6, 7], 0b1110)  # x6 | x7
+    assert small_function(f, 1, shape) == ([7], 0b10)       # a wire
+    assert small_function(f, 2, shape) == ([6, 7], 0b1000)  # x6 & x7
+    wide = thermometer_feature("q", [3], (0, 1 << 13))  # 14-bit port: not enumerated
+    assert small_function(wide, 0, feature_shape(wide)) is None
