@@ -45,7 +45,7 @@ from frontier_seed import Options, run_seed  # noqa: E402
 
 RESULTS = REPO / "bench" / "frontier_results"  # committed (bench/results/ is git-ignored)
 DEFAULT_SEEDS = (0, 1, 2)
-TARGETS = ("sim", "xc7", "ice40")
+TARGETS = ("sim", "xc7", "postsim", "ice40")
 
 
 @dataclass
@@ -133,6 +133,8 @@ def check_point(point: Point, seeds, opts: Options, work: Path) -> None:
     """Every command of every seed, built and checked without running anything: the train
     commands resolve to the point's configuration, the pass-through options parse."""
     check_cli_args("synth", list(point.synth_args), ("--target", "--out", "--raw-inputs"))
+    if "xc7" in point.targets:  # the postsim stage passes them to lgn-hw verify too
+        check_cli_args("verify", list(point.synth_args), ("--target", "--out", "--raw-inputs"))
     if "ice40" in point.targets:
         check_cli_args("build", list(point.build_args),
                        ("--board", "--netlist", "--out", "--raw-inputs", "--pipeline-every"))
@@ -227,7 +229,7 @@ def _merge(done: list, prev_path: Path, mode: str) -> list:
 @click.option("--rebuild", is_flag=True,
               help="Rerun the hardware stages even when a result for the same netlist and command "
                    "exists.")
-@click.option("--targets", default="sim,xc7,ice40", show_default=True,
+@click.option("--targets", default=",".join(TARGETS), show_default=True,
               help="Hardware stages to run (comma-separated); results of the others are kept when "
                    "their netlist and command are unchanged.")
 @click.option("--stages", is_flag=True, help="iCE40: also the hierarchical (per-stage) synthesis.")
@@ -259,7 +261,7 @@ def main(quick, tiny, only, seeds, jobs, work, out, data_root, retrain, rebuild,
     tset = tuple(t.strip() for t in targets.split(",") if t.strip())
     bad = set(tset) - set(TARGETS)
     if bad:
-        raise click.UsageError(f"--targets: unknown {', '.join(sorted(bad))} (use sim, xc7, ice40)")
+        raise click.UsageError(f"--targets: unknown {', '.join(sorted(bad))} (use {', '.join(TARGETS)})")
     work = Path(work).resolve()
     if data_root:
         os.environ["LGN_HW_DATA"] = str(Path(data_root).resolve())

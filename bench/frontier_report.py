@@ -70,6 +70,11 @@ def aggregate(point, seeds: list, *, rebuild: str, seconds: float) -> dict:
                   "samples": sum(s["samples"] for s in sims), "seeds_simulated": len(sims),
                   "all_match": bool(sims) and all(s["matching"] == s["samples"] for s in sims),
                   "full_test_set": bool(sims) and all(s["full_test_set"] for s in sims)}
+    posts = [s["postsim"] for s in seeds if s.get("postsim")]
+    rec["postsim"] = {"matching": sum(s["matching"] for s in posts),
+                      "samples": sum(s["samples"] for s in posts), "seeds_simulated": len(posts),
+                      "all_match": bool(posts) and all(s["matching"] == s["samples"] for s in posts),
+                      "full_test_set": bool(posts) and all(s["full_test_set"] for s in posts)}
     xs = [s["xc7"] for s in seeds if s.get("xc7")]
     rec["xc7"] = None
     if xs:
@@ -136,17 +141,20 @@ def _luts(x: dict | None, key: str, n_seeds: int) -> str:
 HEADER = ("| point | dataset | gates (live after optimise, mean) | test acc. per seed | "
           "test acc. mean (std) | valid. acc. mean | LUT6 whole core, mean (max) | "
           "LUT6 without encoder, mean (max) | popcount + argmax share | sim match per seed | "
+          "xc7 post-synthesis match per seed | "
           "iCE40 UP5K per seed (LUT4, UART design) | training time per seed | rebuild |")
 
 
 def markdown(points: list) -> str:
-    rows = [HEADER, "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |"]
+    rows = [HEADER, "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- |"]
     for p in points:
         seeds, n = p["seeds"], p["n_seeds"]
         share = (p["xc7"] or {}).get("popcount_argmax_share")
         sims = ", ".join(f"{s['sim']['matching']}/{s['sim']['samples']}"
                          + ("" if s["sim"]["full_test_set"] else " (subset)") if s.get("sim")
                          else "–" for s in seeds)
+        posts = ", ".join(f"{s['postsim']['matching']}/{s['postsim']['samples']}"
+                          if s.get("postsim") else "–" for s in seeds)
         ice = "; ".join(ice_cell(s.get("ice40")) for s in seeds) if p.get("ice40") else "–"
         accs = ", ".join(f"{s['seed']}: {_pct(s['test_acc'])}" for s in seeds)
         times = ", ".join(_duration(t) for t in p["train_time_s"])
@@ -155,7 +163,7 @@ def markdown(points: list) -> str:
             f"| {p['name']} | {p['dataset']} | {p['gates']:,} ({p['gates_after_optimize_mean']:,.0f}) | "
             f"{accs} | **{_pct(p['test_acc_mean'])}** ({100 * p['test_acc_std']:.2f}) | "
             f"{_pct(p['valid_acc_mean'])} | {_luts(p['xc7'], 'luts', n)} | "
-            f"{_luts(p['xc7'], 'luts_no_encoder', n)} | {share} | {sims} | {ice} | {times} | "
+            f"{_luts(p['xc7'], 'luts_no_encoder', n)} | {share} | {sims} | {posts} | {ice} | {times} | "
             f"`{p['commands']['rebuild']}` |")
     out = "\n".join(rows) + "\n"
     lines = ["", "Commands of each seed (run from the repository root; the frontier ran exactly "
@@ -163,7 +171,7 @@ def markdown(points: list) -> str:
     for p in points:
         lines.append(f"- **{p['name']}**")
         for s in p["seeds"]:
-            cmds = [c for key in ("train", "sim", "xc7", "ice40") for c in s["commands"].get(key, [])]
+            cmds = [c for key in ("train", "sim", "xc7", "postsim", "ice40") for c in s["commands"].get(key, [])]
             lines.append(f"  - seed {s['seed']}: " + "; ".join(f"`{c}`" for c in cmds))
     return out + "\n".join(lines) + "\n"
 

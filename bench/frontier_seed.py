@@ -11,6 +11,10 @@
 3. ``lgn-hw sim`` (the core's Verilog against ``Netlist.evaluate`` on the test set);
 4. ``lgn-hw synth --target xc7``: the whole core with ``--raw-inputs`` (encoder, gates, popcounts,
    argmax; per-stage split from the hierarchical run), and the core without the encoder (bits in);
+   then ``lgn-hw verify --target xc7`` with the same options (stage ``postsim``): the whole core
+   synthesised as counted, its Yosys netlist simulated in Icarus with the 7-series cell models
+   against ``Netlist.evaluate`` on the test set, raw features in, and its self-test (one inverted
+   LUT must be caught);
 5. ``lgn-hw build --board icebreaker`` (iCE40 UP5K, UART design, placed and routed) under a time
    limit; a combinational core that misses the clock is retried with pipeline registers.
 
@@ -46,7 +50,7 @@ class Options:
     device: str | None = None
     retrain: bool = False
     rebuild: bool = False
-    targets: tuple = ("sim", "xc7", "ice40")
+    targets: tuple = ("sim", "xc7", "postsim", "ice40")
     stages: bool = False  # iCE40: also the hierarchical (per-stage) synthesis
     pnr_timeout: float = 1200
     live: bool = True  # show the commands' progress as it comes
@@ -186,6 +190,18 @@ def simulate(tag, argv, log: Path, raw: bool, limit) -> dict:
             "seconds": ran.seconds, "log": path_arg(log)}
 
 
+def verify_xc7(tag, argv, log: Path, raw: bool, limit) -> dict:
+    """``lgn-hw verify``: post-synthesis simulation of the counted core and its self-test."""
+    ran = run_command(argv, log)
+    text = log.read_text(errors="replace")
+    m = _MATCH.search(text)
+    if ran.returncode != 0 or m is None or "simulation caught it" not in text:
+        raise FrontierError(f"{tag}: lgn-hw verify failed ({ran.last_line()}) [log: {log}]")
+    return {"matching": int(m.group(1)), "samples": int(m.group(2)), "simulator": "postsim-xc7",
+            "self_test_caught": True, "raw_inputs": raw, "full_test_set": limit is None,
+            "seconds": ran.seconds, "log": path_arg(log)}
+
+
 def _synth(tag, argv, out: Path) -> dict:
     ran = run_command(argv, out.parent / f"{out.name}.log")
     if ran.returncode != 0:
@@ -276,7 +292,7 @@ def build_ice40_retrying(point, netlist: Path, out: Path, opts: Options) -> dict
 
 
 def _outcome(key: str, r: dict) -> str:
-    if key == "sim":
+    if key in ("sim", "postsim"):
         return f"{r['matching']}/{r['samples']} samples match ({r['seconds']:.0f} s)"
     if key == "xc7":
         return (f"{r['luts']:,} LUT6 whole core, {r['luts_no_encoder']:,} without the encoder "
@@ -296,6 +312,11 @@ def _hw_plan(point, tag: str, d: Path, netlist: Path, cfg, raw: bool, opts: Opti
                         *point.synth_args, "--out", path_arg(d / "xc7"))
     core = lgn_hw_argv("synth", nl, "--target", "xc7", *point.synth_args, "--no-hierarchy",
                        "--out", path_arg(d / "xc7-core")) if raw else None
+    verify = lgn_hw_argv("verify", "--netlist", nl, "--target", "xc7",
+                         *(["--raw-inputs"] if raw else []), *point.synth_args, "--dataset",
+                         cfg.dataset, *(["--vectors", point.sim_limit] if point.sim_limit else []),
+                         *(["--data-root", str(Path(opts.data_root).resolve())] if opts.data_root else []),
+                         "--no-formal", "--self-test", "--out", path_arg(d / "verify-xc7"))
     ice = ice40_argv(point, netlist, d / "ice40", opts.stages, point.pipeline_every)
     plan = {"sim": ([sim], lambda: simulate(tag, sim, d / "sim.log", raw, point.sim_limit),
                     [d / "sim.log"])}
@@ -303,6 +324,9 @@ def _hw_plan(point, tag: str, d: Path, netlist: Path, cfg, raw: bool, opts: Opti
         plan["xc7"] = ([whole] + ([core] if core else []),
                        lambda: synth_xc7(tag, whole, core, d, point.synth_args),
                        [d / "xc7" / "report.json"] + ([d / "xc7-core" / "report.json"] if core else []))
+        plan["postsim"] = ([verify], lambda: verify_xc7(tag, verify, d / "verify-xc7.log", raw,
+                                                        point.sim_limit),
+                           [d / "verify-xc7.log"])
     if "ice40" in point.targets:
         plan["ice40"] = ([ice], lambda: build_ice40_retrying(point, netlist, d / "ice40", opts),
                          [d / "ice40.log"])

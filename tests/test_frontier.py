@@ -51,7 +51,7 @@ def built(tmp_path_factory, data_root):
     stale = {"name": "old", "dataset": "mnist", "test_acc_discrete": 0.9}  # single-seed format
     (out / "frontier_tiny.json").write_text(json.dumps({"points": [stale]}))
     summary, res = build(work, out, data_root, "--only", "monk1-tiny", "--seeds", "0,1",
-                         "--targets", "sim,xc7")
+                         "--targets", "sim,xc7,postsim")
     assert "dropped 1 single-seed record(s)" in res.output
     (point,) = summary["points"]
     return {"work": work, "out": out, "point": point, "tmp": tmp}
@@ -100,6 +100,14 @@ def test_two_seed_point_record(built, data_root):
         assert s["commands"]["xc7"][0].startswith(f"lgn-hw synth {s['netlist']} --target xc7 --raw-inputs")
         assert "--raw-inputs" not in s["commands"]["xc7"][1]
         assert "ice40" not in s and "ice40" not in s["commands"]
+        # the counted whole core, simulated after synthesis (raw features in) on every test
+        # sample, its self-test catching an inverted LUT
+        post = s["postsim"]
+        assert post["samples"] == len(ds.y_test) and post["matching"] == post["samples"]
+        assert post["self_test_caught"] and post["raw_inputs"] and post["full_test_set"]
+        assert s["commands"]["postsim"][0].startswith(f"lgn-hw verify --netlist {s['netlist']} "
+                                                      f"--target xc7 --raw-inputs")
+        assert "simulation caught it" in Path(post["log"]).read_text()
     assert point["test_acc_mean"] == pytest.approx(statistics.fmean(accs), abs=1e-15)
     assert point["test_acc_std"] == pytest.approx(statistics.stdev(accs), abs=1e-15)
     assert (point["test_acc_min"], point["test_acc_max"]) == (min(accs), max(accs))
@@ -109,6 +117,7 @@ def test_two_seed_point_record(built, data_root):
     assert point["xc7"]["luts_no_encoder"] == statistics.fmean(
         s["xc7"]["luts_no_encoder"] for s in point["seeds"])
     assert point["sim"]["all_match"] and point["sim"]["seeds_simulated"] == 2
+    assert point["postsim"]["all_match"] and point["postsim"]["seeds_simulated"] == 2
     assert point["commands"]["rebuild"] == "python bench/frontier.py --tiny --only monk1-tiny --seeds 0,1"
     md = (built["out"] / "frontier_tiny.md").read_text()
     row = next(line for line in md.splitlines() if line.startswith("| monk1-tiny"))
@@ -142,8 +151,9 @@ def test_rerun_reuses_finished_seeds_and_stages(built, data_root):
     assert "] sim:" not in res.output
     assert {p: p.stat().st_mtime_ns for p in logs} == before
     for s, old in zip(again["seeds"], built["point"]["seeds"]):
-        assert s["training"][0]["reused"] and s["reused_stages"] == ["sim", "xc7"]
-        assert s["sim"] == old["sim"] and s["xc7"] == old["xc7"]
+        # postsim was not asked for now: its result for the same netlist and command is kept
+        assert s["training"][0]["reused"] and s["reused_stages"] == ["sim", "xc7", "postsim"]
+        assert s["sim"] == old["sim"] and s["xc7"] == old["xc7"] and s["postsim"] == old["postsim"]
     assert again["test_acc_mean"] == built["point"]["test_acc_mean"]
     # a dry run prints what would run, and what is reused, and writes nothing
     res = invoke(["--work", built["work"], "--out", built["tmp"] / "out3", "--seeds", "0,1,2",
@@ -232,7 +242,7 @@ def test_ice40_cells_mark_no_fit_and_timing():
 
 @pytest.mark.parametrize("args, msg", [
     (["--only", "nope"], "unknown point(s) nope in tiny mode; known: monk1-tiny"),
-    (["--targets", "vivado"], "--targets: unknown vivado (use sim, xc7, ice40)"),
+    (["--targets", "vivado"], "--targets: unknown vivado (use sim, xc7, postsim, ice40)"),
     (["--seeds", "0,x"], "--seeds: expected comma-separated integers, got '0,x'"),
     (["--seeds", "1,1"], "--seeds: expected distinct non-negative seeds, got '1,1'"),
 ])
