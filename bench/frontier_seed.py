@@ -376,8 +376,9 @@ def run_seed(point, seed: int, d: Path, opts: Options) -> dict:
                                               net.encoding is not None, opts).items():
         planned = [shown(a) for a in argvs]
         old = prev.get(key)
-        if (not opts.rebuild and isinstance(old, dict) and old.get("planned") == planned
-                and all(p.exists() for p in needs)):
+        # --rebuild reruns the stages asked for; the others keep their result for this netlist
+        if ((not opts.rebuild or key not in opts.targets) and isinstance(old, dict)
+                and old.get("planned") == planned and all(p.exists() for p in needs)):
             rec[key], rec["commands"][key] = old, planned
             rec["reused_stages"].append(key)
             continue

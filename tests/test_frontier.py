@@ -165,6 +165,22 @@ def test_rerun_reuses_finished_seeds_and_stages(built, data_root):
     assert not (built["tmp"] / "out3").exists() and not (built["work"] / "monk1-tiny" / "seed2").exists()
 
 
+def test_rebuild_reruns_only_the_stages_asked_for(built, data_root):
+    """--rebuild --targets postsim reruns post-synthesis simulation; sim and xc7 keep their
+    results (a rebuild of one stage must not drop the others from the record)."""
+    log = Path(built["point"]["seeds"][0]["postsim"]["log"])
+    before = log.stat().st_mtime_ns
+    summary, res = build(built["work"], built["tmp"] / "out4", data_root, "--seeds", "0,1",
+                         "--targets", "postsim", "--rebuild")
+    (again,) = summary["points"]
+    assert "] sim:" not in res.output and "] xc7:" not in res.output
+    assert log.stat().st_mtime_ns != before
+    for s, old in zip(again["seeds"], built["point"]["seeds"]):
+        assert s["reused_stages"] == ["sim", "xc7"]
+        assert s["sim"] == old["sim"] and s["xc7"] == old["xc7"]
+        assert s["postsim"]["matching"] == s["postsim"]["samples"] == old["postsim"]["samples"]
+
+
 def test_interrupted_seed_resumes_and_seeds_run_in_parallel(built, tmp_path, data_root):
     """Seed 0 interrupted mid-run (its checkpoint only) is continued with --resume, seed 1 trains
     beside it (--jobs 2); both end with the netlists of the uninterrupted runs."""
