@@ -151,6 +151,8 @@ def _bit_function(feature, j, v):
         return v == int(fv) if ok else np.zeros_like(v, bool)
     if kind == "binary":
         return np.zeros_like(v, bool) if lo == hi == 0 else v != 0
+    if kind == "bits":  # the port's wire: two's complement bit of v
+        return ((v >> int(_get(feature, "bits")[j])) & 1).astype(bool)
     raise EncoderError(f"unknown feature kind {kind!r}")
 
 

@@ -18,8 +18,9 @@ from amaranth.back import verilog
 
 from flows.families import get_family
 from flows.postsim import cell_models
-from lgn_hw.encoding import Encoding, binary_feature, onehot_feature, thermometer_feature
-from rtl.encoder import InputEncoder, small_function, feature_shape
+from lgn_hw.encoding import Encoding, binary_feature, bits_feature, onehot_feature, thermometer_feature
+from lgn_hw.feature import KINDS
+from rtl.encoder import InputEncoder, _bit_function, _port_values, feature_shape, small_function
 from rtl.vectors import _pack_features
 
 XC7 = get_family("xc7").head_cells
@@ -59,6 +60,8 @@ def _pixels(n=4):
     feats.append(thermometer_feature("w", [8, 100, 250], (0, 255)))
     feats.append(onehot_feature("o", [0, 3, 5], (0, 7)))
     feats.append(binary_feature("b", (0, 3)))
+    feats.append(bits_feature("c", [7, 6, 2], (0, 255)))  # wires
+    feats.append(thermometer_feature("s", [-3, 0, 2], (-4, 3)))  # signed: two's complement port
     return Encoding(feats)
 
 
@@ -132,3 +135,29 @@ def test_verify_checks_the_whole_xc7_core_with_packed_encoder(tmp_path):
     assert "self-test, one LUT inverted: simulation caught it" in r.output
     # the packed encoder was what got synthesised: its dual LUTs are in the Yosys netlist
     assert any("e0_o5" in p.read_text() for p in (tmp_path / "v" / "synth").rglob("*.v"))
+
+
+def _one_of_each_kind():
+    return [thermometer_feature("t", [-2, 0.5, 3], (-4, 5)), onehot_feature("o", [0, 2, 9], (0, 6)),
+            binary_feature("b", (-2, 1)), bits_feature("c", [4, 1, 0], (0, 31))]
+
+
+def test_truth_tables_follow_the_encoding_for_every_kind():
+    """The tables packed into LUTs come from rtl.encoder's numeric rule; on every value of the
+    range it must equal lgn_hw.encoding for every feature kind there is (a new kind without a
+    rule fails here, not in hardware)."""
+    feats = _one_of_each_kind()
+    assert {f.kind for f in feats} == set(KINDS)
+    for f in feats:
+        enc = Encoding([f])
+        x = np.arange(f.range[0], f.range[1] + 1)
+        want = enc.encode(x[:, None])
+        for j in range(enc.n_bits):
+            assert np.array_equal(_bit_function(f, j, x), want[:, j].astype(bool)), (f.kind, j)
+        shape = feature_shape(f)
+        v = _port_values(f, shape)
+        for j in range(enc.n_bits):  # the (support, table) form is the same function
+            support, table = small_function(f, j, shape)
+            q = sum((((v >> k) & 1) << i) for i, k in enumerate(support)) if support else 0 * v
+            got = (table >> q) & 1
+            assert np.array_equal(got.astype(bool), _bit_function(f, j, v)), (f.kind, j)
