@@ -217,6 +217,13 @@ def plot(points: list, title: str):
         else:
             ax.set_title("Xilinx 7-series (lgn-hw synth --target xc7, whole core): LUT6")
         ax.set_xscale("log")
+        # plain counts on the log axis (a narrow range otherwise gets overlapping 4.5x10^3 labels)
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        lo, hi = ax.get_xlim()
+        ax.xaxis.set_minor_formatter(  # within one decade the minor ticks carry the labels
+            FuncFormatter(lambda v, _: f"{v:,.0f}") if hi / lo < 10 else NullFormatter())
+        ax.tick_params(axis="x", which="both", labelsize=7)
         ax.set_xlabel("LUTs (log scale)")
         ax.set_ylabel("test accuracy, discretized (%)")
         ax.grid(alpha=0.3, which="both")

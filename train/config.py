@@ -130,10 +130,10 @@ PRESETS: dict[str, tuple[str, dict]] = {
     # one layer of fan-in-6 gates on a learnable mapping over the encoded pixels, straight into
     # the GroupSum: the most accurate per LUT of what was tried on validation (BENCHMARKS.md,
     # Accuracy: 3-seed means and LUT6 counts of the whole core and of the core without encoder)
-    "mnist-lut6-300": ("MNIST, 96.7% in 1,109 LUT6 (654 without the encoder): 300 fan-in-6 gates in "
+    "mnist-lut6-300": ("MNIST, 96.7% in 882 LUT6 (654 without the encoder): 300 fan-in-6 gates in "
                        "one layer on a learned mapping of 3 thresholds per pixel; ~20 min on 1 thread",
                        _one_layer(300, 2.5, thresholds=3)),
-    "mnist-lut6-500": ("MNIST, 97.5% in 1,633 LUT6 (1,096 without the encoder): 500 fan-in-6 gates in "
+    "mnist-lut6-500": ("MNIST, 97.5% in 1,365 LUT6 (1,096 without the encoder): 500 fan-in-6 gates in "
                        "one layer on a learned mapping of 3 thresholds per pixel; ~25 min on 1 thread",
                        _one_layer(500, 3.0, thresholds=3)),
     "mnist-bits-300": ("MNIST, 96.0% in 654 LUT6 (the encoder is wires): 300 fan-in-6 gates in one "
