@@ -110,3 +110,18 @@ def trivial():
 
 
 EDGE_CASES["trivial"] = trivial
+
+
+def run_with_cell_models(tmp_path, family: str, text: str) -> str:
+    """Compile ``text`` (a design plus its testbench) with ``family``'s Yosys cell models in
+    Icarus and return what the simulation printed."""
+    import subprocess
+
+    from flows.postsim import cell_models
+
+    src = tmp_path / "t.v"
+    src.write_text(cell_models(family) + "\n" + text)
+    subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "t.out"), str(src)], check=True,
+                   capture_output=True)
+    return subprocess.run(["vvp", str(tmp_path / "t.out")], capture_output=True, text=True,
+                          check=True).stdout

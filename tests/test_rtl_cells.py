@@ -6,7 +6,6 @@ caught. Synthesis keeps one LUT site per planned cell (tests marked ``tools``).
 """
 
 import re
-import subprocess
 
 import pytest
 
@@ -16,9 +15,9 @@ import numpy as np
 from amaranth.back import verilog
 
 from flows.families import get_family
-from flows.postsim import cell_models
 from rtl.argmax import Argmax
 from rtl.cells import HeadCells
+from rtl_cases import run_with_cell_models
 
 XC7 = get_family("xc7").head_cells
 
@@ -35,12 +34,8 @@ def _icarus(tmp_path, text, top, ports, rows, expect, out_width):
         sets = " ".join(f"{n} = {w}'d{v};" for (n, w), v in zip(ports, row))
         lines.append(f"{sets} #1; if (y !== {want}) e = e + 1;")
     lines.append('$display("ERRORS %0d", e); $finish; end endmodule')
-    src = tmp_path / "t.v"
-    src.write_text(cell_models("xc7") + "\n" + text + "\n" + "\n".join(lines))
-    subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "t.out"), str(src)], check=True,
-                   capture_output=True)
-    run = subprocess.run(["vvp", str(tmp_path / "t.out")], capture_output=True, text=True)
-    return int(re.search(r"ERRORS (\d+)", run.stdout).group(1))
+    out = run_with_cell_models(tmp_path, "xc7", text + "\n" + "\n".join(lines))
+    return int(re.search(r"ERRORS (\d+)", out).group(1))
 
 
 def _argmax_case(classes, width, rng):

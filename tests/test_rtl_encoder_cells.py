@@ -7,7 +7,6 @@ caught. Synthesis keeps one LUT site per planned pair.
 """
 
 import re
-import subprocess
 
 import pytest
 
@@ -17,11 +16,11 @@ import numpy as np
 from amaranth.back import verilog
 
 from flows.families import get_family
-from flows.postsim import cell_models
 from lgn_hw.encoding import Encoding, binary_feature, bits_feature, onehot_feature, thermometer_feature
 from lgn_hw.feature import KINDS
 from rtl.encoder import InputEncoder, _bit_function, _port_values, feature_shape, small_function
 from rtl.vectors import _pack_features
+from rtl_cases import run_with_cell_models
 
 XC7 = get_family("xc7").head_cells
 
@@ -42,13 +41,8 @@ def _icarus(tmp_path, text, enc, n_bits, x):
     for w in words:
         lines.append(f"features = {width}'h{int(w):x}; #1; $display(\"B %h\", bits);")
     lines.append("$finish; end endmodule")
-    src = tmp_path / "t.v"
-    src.write_text(cell_models("xc7") + "\n" + text + "\n" + "\n".join(lines))
-    subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "t.out"), str(src)], check=True,
-                   capture_output=True)
-    run = subprocess.run(["vvp", str(tmp_path / "t.out")], capture_output=True, text=True,
-                         check=True)
-    got = [int(v, 16) for v in re.findall(r"^B ([0-9a-fx]+)$", run.stdout, re.M)]
+    out = run_with_cell_models(tmp_path, "xc7", text + "\n" + "\n".join(lines))
+    got = [int(v, 16) for v in re.findall(r"^B ([0-9a-fx]+)$", out, re.M)]
     assert len(got) == len(x)
     return np.array([[(g >> k) & 1 for k in range(n_bits)] for g in got], dtype=np.uint8)
 
