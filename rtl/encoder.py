@@ -222,7 +222,7 @@ class InputEncoder(Elaboratable):
             n = _n_bits(f)
             want = {k for k in range(n) if self.used is None or first + k in self.used}
             x = self.features[f"f{i}"]
-            wires = {}
+            wires, packed = {}, set()
             if self.cells is not None and feature_shape(f).width <= _MAX_ENUM:
                 for k in sorted(want):
                     support, table = small_function(f, k, feature_shape(f))
@@ -230,7 +230,8 @@ class InputEncoder(Elaboratable):
                         wires[k] = x[support[0]]
                     elif 1 <= len(support) <= _DUAL:
                         lut[first + k] = (i, support, table)
-                want -= set(wires) | {b - first for b in lut if b >= first}
+                        packed.add(k)
+                want -= set(wires) | packed
             bits = _bits(m, x, f, f"f{i}", self.shared, want=want) if want else [None] * n
             bits = [wires.get(k, b if k in want else Const(0, 1)) for k, b in enumerate(bits)]
             out.extend(bits)
