@@ -175,16 +175,18 @@ def verify_command(netlist_path, target, dataset, data_root, n_vectors, formal,
             click.echo(line)
         failed |= not res.ok
         gates = int(design.sidecar.get("gates_after") or 0)
-        if formal is None:
-            formal = gates <= max_formal_gates and not design.pipelined
+        if formal is None:  # automatic: small combinational cores of families that allow proofs
+            from .families import get_family
+            formal = (gates <= max_formal_gates and not design.pipelined
+                      and get_family(device.family).formal is not None)
         if formal:
             eq = check_equivalence(design, device, synth.netlist_verilog, out / "formal")
             click.echo(f"formal equivalence RTL vs {device.family} netlist: {eq.message} "
                        f"[{eq.log}]")
             failed |= not eq.equivalent
         else:
-            click.echo(f"formal equivalence skipped ({gates} gates > {max_formal_gates}, or "
-                       f"pipelined): simulation only")
+            click.echo(f"formal equivalence skipped ({gates} gates > {max_formal_gates}, "
+                       f"pipelined, or no proofs for {device.family}): simulation only")
         if self_test:
             mutant = write_mutant(synth.netlist_verilog, out / "mutant" / "synth.v")
             bad = postsim(design, device, vec, out / "mutant", synth_v=mutant)
