@@ -155,10 +155,15 @@ def verify_command(netlist_path, target, dataset, data_root, n_vectors, formal,
         from .devices import resolve_target
         from .equiv import check_equivalence, write_mutant
         from .postsim import postsim
+        from .staging import OutputError
         from .synth import synthesize
         device = resolve_target(target)
         net = load_netlist(netlist_path)
         out = Path(out or Path(DEFAULT_OUT) / f"verify-{target}")
+        try:                  # before any work: an unwritable --out is one line
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"--out {out}: cannot write there ({e.strerror or e})") from None
         design = core_design(net, raw_inputs=raw_inputs, pipeline_every=pipeline_every,
                              lut_cells=device.family if lut_cells else None, popcount=popcount,
                              family=device.family, argmax=argmax,

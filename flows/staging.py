@@ -67,6 +67,11 @@ def check_output(out) -> Path:
 
 
 def _check_target(out: Path) -> None:
+    here = Path.cwd().resolve()
+    if out.resolve() == here or out.resolve() in here.parents:
+        raise OutputError(f"--out {out}: the current folder or one above it; a result replaces "
+                          f"its whole folder, so choose a folder below this one (nothing was "
+                          f"written)")
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not _ours(out) and not (out / MARKER).exists():
@@ -134,6 +139,7 @@ def staged(out):
     """Yield a fresh staging folder for ``out``; swap it in when the block completes."""
     out = Path(out)
     _check_target(out)
+    out = Path(os.path.abspath(out))    # its name and parent, also for a relative spelling
     _remove_stale(out)
     stage = out.parent / f".{out.name}{_STAGING}{os.getpid()}-{secrets.token_hex(3)}"
     try:

@@ -11,6 +11,7 @@ when a C compiler is found; it also times its own encoder) or the bit-packed num
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,8 @@ def infer_command(netlist, dataset, data_root, download, split, limit, batch, re
     from lgn_hw.datasets.samples import default_dataset, netlist_samples, prediction_summary
 
     net = load_netlist(netlist)
+    if predictions:
+        _check_writable(predictions)
     if dataset is None and default_dataset(net.meta) is None:
         raise click.UsageError("--dataset is required: the netlist's meta records no dataset "
                                f"(known: {', '.join(list_datasets())}; or a .csv/.npz/.npy file)")
@@ -174,7 +177,11 @@ def infer_command(netlist, dataset, data_root, download, split, limit, batch, re
         click.echo("accuracy: - (the samples have no labels)")
     click.echo(f"predicted: {prediction_summary(res.pred, s.class_names)}")
     if predictions:
-        _write_predictions(predictions, s, res.pred)
+        try:
+            _write_predictions(predictions, s, res.pred)
+        except OSError as exc:
+            raise click.ClickException(f"--predictions {predictions}: cannot write it "
+                                       f"({exc.strerror or exc})") from None
         click.echo(f"wrote {predictions} ({res.n_samples} predictions)")
     what = "bit-packed numpy" if eng is None else "C, packed bits"
     click.echo(f"evaluate: {res.samples_per_s:,.0f} samples/s ({_secs(res.evaluate_s)}, {what}, "
@@ -185,6 +192,19 @@ def infer_command(netlist, dataset, data_root, download, split, limit, batch, re
         click.echo(f"classify: {rate:,.0f} samples/s ({_secs(res.classify_s)}, C, raw features: "
                    "encoder included, classes only)")
     click.echo(f"encode: {_secs(res.encode_s)} ({n_in} bits/sample, not included above)")
+
+
+def _check_writable(path) -> None:
+    """Before any work: ``--predictions`` can be written (its nearest existing folder is a
+    writable folder; the missing ones are made when it is written). Nothing is created here."""
+    folder = Path(os.path.abspath(path)).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise click.ClickException(f"--predictions {path}: cannot write there ({folder} is not "
+                                   f"a folder)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise click.ClickException(f"--predictions {path}: cannot write there (permission denied)")
 
 
 def _write_predictions(path, samples, pred) -> None:

@@ -87,6 +87,24 @@ def test_foreign_and_unwritable_outputs_are_refused(tmp_path):
     assert check_output(logs) == logs
 
 
+def test_the_current_folder_or_one_above_it_is_refused(tmp_path, monkeypatch):
+    """``--out .`` would swap out the folder the process (and the user's shell) stands in, and a
+    relative ``.`` has no name to stage next to: refused in one line, nothing written."""
+    here = tmp_path / "work" / "here"
+    here.mkdir(parents=True)
+    monkeypatch.chdir(here)
+    for out in (".", "..", str(tmp_path), "./"):
+        with pytest.raises(OutputError, match="the current folder or one above it"):
+            with staged(out) as s:
+                _result(s, "new")
+    assert not any(tmp_path.rglob("*staging*")) and not any(here.iterdir())
+    with staged("sub") as s:          # a relative folder below is fine
+        assert s.parent == here
+        _result(s, "new")
+    assert (here / "sub" / "data.txt").read_text() == "new"
+    assert sorted(p.name for p in here.iterdir()) == ["sub"]
+
+
 def _netlist(tmp_path, seed=0):
     return random_netlist(seed, 16, [12, 9], 4, 3).save(tmp_path / f"n{seed}.json")
 
@@ -96,12 +114,23 @@ def test_unwritable_out_is_one_line_for_rtl_and_synth(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     for args in (["rtl", str(net), "--out", str(blocker / "sub")],
-                 ["synth", str(net), "--out", str(blocker / "sub")]):
+                 ["synth", str(net), "--out", str(blocker / "sub")],
+                 ["verify", "--netlist", str(net), "--out", str(blocker / "sub")]):
         r = CliRunner().invoke(main, args)
         assert r.exit_code == 1 and "Traceback" not in r.output, r.output
         errors = [ln for ln in r.output.splitlines() if ln.startswith("Error:")]
         assert len(errors) == 1 and errors[0].startswith("Error: --out ")
         assert r.output.strip().splitlines()[-1] == errors[0]
+
+
+def test_synth_into_the_current_folder_is_one_line(tmp_path, monkeypatch):
+    net = _netlist(tmp_path)
+    (tmp_path / "w").mkdir()
+    monkeypatch.chdir(tmp_path / "w")
+    r = CliRunner().invoke(main, ["synth", str(net), "--out", "."])
+    assert r.exit_code == 1 and "Traceback" not in r.output, r.output
+    assert r.output.strip().splitlines()[-1].startswith("Error: --out .: the current folder")
+    assert not any((tmp_path / "w").iterdir()) and not list(tmp_path.glob(".*staging*"))
 
 
 @pytest.mark.parametrize("text,message", [

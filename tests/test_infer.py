@@ -185,3 +185,22 @@ def test_mnist_subset_matches_brute_force(data_root, tmp_path):
     expected = np.array(brute_predict(net, ds.x_test[:1000]))
     assert n == 1000 and k == int(np.sum(expected == ds.y_test[:1000]))
     assert "batches of 256" in res.output
+
+
+def test_an_unwritable_predictions_file_is_one_line_before_any_work(net_path, tmp_path, monkeypatch):
+    import lgn_hw.infer as infer_mod
+
+    calls = []
+    monkeypatch.setattr(infer_mod, "run_infer", lambda *a, **k: calls.append(a) or pytest.fail())
+    (tmp_path / "file").write_text("x")
+    for where in (tmp_path / "file" / "p.csv", tmp_path / "file" / "sub" / "p.csv"):
+        res = CliRunner().invoke(main, ["infer", str(net_path), "--predictions", str(where)])
+        assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output
+        assert res.output.strip().splitlines() == [
+            f"Error: --predictions {where}: cannot write there ({tmp_path / 'file'} is not a folder)"]
+    assert not calls and (tmp_path / "file").read_text() == "x"
+    monkeypatch.undo()
+    out = tmp_path / "new" / "dir" / "p.csv"      # missing folders are made, when it is written
+    res = CliRunner().invoke(main, ["infer", str(net_path), "--predictions", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.read_text().splitlines()[0] == "sample,class,name"
