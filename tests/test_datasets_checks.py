@@ -98,6 +98,19 @@ def test_split_sizes_are_checked_without_a_checksum(data_root, tmp_path, cache):
         load("fashion-mnist", tmp_path)
 
 
+def test_label_ranges_are_checked_without_a_checksum(data_root, tmp_path, cache):
+    """An uncompressed Fashion-MNIST (no published sum) whose one test label is 10 is refused."""
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    for name in MNIST:
+        content = gzip.decompress((data_root / "mnist" / f"{name}.gz").read_bytes())
+        if name == "t10k-labels-idx1-ubyte":
+            content = content[:8 + 4321] + bytes([10]) + content[8 + 4322:]
+        (folder / name).write_bytes(content)
+    with pytest.raises(DatasetError, match=r"^fashion-mnist: test label 10 out of range 0\.\.9$"):
+        load("fashion-mnist", tmp_path)
+
+
 def test_idx_dimensions_that_overflow_int64():
     """(2^32 - 65535) * (2^31 + 32768) * 2 is 2^64 + 65536: in int64 it wrapped to 65536 and the
     65,536 data bytes below passed the size check, then failed in reshape with a traceback."""
