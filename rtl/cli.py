@@ -70,7 +70,9 @@ def rtl_command(netlist, out, name, raw_inputs, pipeline_every, popcount, no_opt
     kwargs = _core_kwargs(raw_inputs, pipeline_every, popcount, no_optimize)
     from .encoder import EncoderError
 
-    click.echo(f"generating Verilog and RTLIL for {net.n_gates} gates ...", err=True)
+    entries = sum(len(g) for g in net.head.groups)
+    click.echo(f"generating Verilog and RTLIL for {net.n_gates:,} gates and a head of "
+               f"{entries:,} counted signals in {net.n_classes:,} classes ...", err=True)
     try:
         paths = write_all(net, out, name, **kwargs)
     except (EncoderError, ValueError) as exc:

@@ -40,6 +40,19 @@ def test_rtl_writes_files(digits_netlist, tmp_path):
     assert (tmp_path / "hw" / "lgn_core.v").stat().st_size > 1000
 
 
+def test_rtl_says_first_how_big_the_head_is(tmp_path):
+    """A head can be much larger than the gates (each group up to 2**21 entries): the first line
+    says so before the long elaboration, instead of a gate count that hides it."""
+    d = random_netlist(0, 16, [12], 2, 3).to_dict()
+    d["head"]["groups"][0] = d["head"]["groups"][0] * 500
+    path = Netlist.from_dict(d).save(tmp_path / "wide.json")
+    n = sum(len(g) for g in d["head"]["groups"])
+    r = _run("rtl", path, "--out", tmp_path / "hw")
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[0] == (f"generating Verilog and RTLIL for 12 gates and a head of "
+                                        f"{n:,} counted signals in 3 classes ...")
+
+
 def test_sim_random_amaranth(digits_netlist):
     r = _run("sim", digits_netlist, "--random", 200, "--simulator", "amaranth")
     assert r.exit_code == 0, r.output
