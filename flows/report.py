@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 from lgn_hw.atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
@@ -23,6 +24,9 @@ __all__ = ["make_report", "write_report", "render_markdown", "render_png", "load
            "ReportError", "check_binding"]
 
 FORMAT = "lgn-hw-report"
+#: The largest report.json read (a real one is a few kB; the per-layer rows of a 2^21-gate
+#: netlist stay far below this).
+MAX_REPORT_BYTES = 64 << 20
 
 
 class ReportError(ValueError):
@@ -239,15 +243,15 @@ def load_report(path) -> dict:
         check_complete(p.parent)
     except OutputError as e:
         raise ReportError(str(e)) from None
-    try:
-        rep = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise ReportError(f"{p}: no report here (run `lgn-hw build` or `lgn-hw synth` first)") \
-            from None
+    from lgn_hw.untrusted import FileRefused, read_regular
+    if not os.path.lexists(p):
+        raise ReportError(f"{p}: no report here (run `lgn-hw build` or `lgn-hw synth` first)")
+    try:      # a regular file of bounded size: a FIFO or /dev/zero is refused without reading
+        rep = json.loads(read_regular(p, MAX_REPORT_BYTES, "report").decode("utf-8"))
+    except FileRefused as e:
+        raise ReportError(str(e)) from None
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise ReportError(f"{p}: not valid JSON ({str(e).splitlines()[0][:120]})") from None
-    except OSError as e:
-        raise ReportError(f"{p}: cannot read it ({e.strerror or e})") from None
     if not isinstance(rep, dict) or rep.get("format") != FORMAT:
         raise ReportError(f"{p}: not an lgn-hw report")
     for name, kind in _FIELDS.items():
@@ -283,7 +287,7 @@ def check_binding(folder, netlist) -> list[str]:
         raise ReportError(f"{folder}: the report binds no files; rebuild it")
     for rel, digest in files.items():
         path = folder / str(rel)
-        if ".." in Path(str(rel)).parts or not path.is_file():
+        if ".." in Path(str(rel)).parts or Path(str(rel)).is_absolute() or not path.is_file():
             raise ReportError(f"{folder}: {rel} is missing; rebuild it")
         if file_sha256(path) != digest:
             raise ReportError(f"{folder}: {rel} differs from the one the report was made "

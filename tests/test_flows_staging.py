@@ -4,6 +4,7 @@ before writing (unwritable or foreign --out) and the build-to-netlist binding.""
 
 import json
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -147,6 +148,56 @@ def test_malformed_report_json_is_one_line(tmp_path, text, message):
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1 and message.split("\\")[0] in r.output \
         or pytest.fail(r.output)
+
+
+@pytest.mark.timeout(60)
+def test_reports_and_configs_that_are_not_regular_files_are_refused_without_reading(tmp_path,
+                                                                                   monkeypatch):
+    """A FIFO named report.json hung `lgn-hw report`, /dev/zero filled memory; a FIFO named
+    config.json in --out hung synth and build (they read it to see whether the folder is ours)."""
+    import flows.report
+
+    cases = {"fifo": "a FIFO, not a report", "zero": "a character device, not a report",
+             "big": "bytes, more than the 1,000 a report may have"}
+    monkeypatch.setattr(flows.report, "MAX_REPORT_BYTES", 1000)
+    for name, message in cases.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        if name == "fifo":
+            os.mkfifo(folder / "report.json")
+        elif name == "zero":
+            (folder / "report.json").symlink_to("/dev/zero")
+        else:
+            (folder / "report.json").write_text(" " * 1001 + "{}")
+        r = CliRunner().invoke(main, ["report", str(folder)])
+        assert r.exit_code == 1 and len(r.output.splitlines()) == 1, r.output
+        assert r.output.startswith(f"Error: {folder / 'report.json'}: ") and message in r.output
+    out = tmp_path / "o"
+    out.mkdir()
+    os.mkfifo(out / "config.json")
+    with pytest.raises(OutputError, match="not an lgn-hw result"):
+        check_output(out)
+    r = CliRunner().invoke(main, ["synth", str(_netlist(tmp_path)), "--out", str(out)])
+    assert r.exit_code == 1 and "not an lgn-hw result" in r.output, r.output
+
+
+def test_a_report_binding_a_file_outside_its_folder_is_refused(tmp_path, monkeypatch):
+    """The files a report binds are relative to its folder: an absolute name is refused like a
+    missing file, not hashed wherever it points."""
+    import flows.report
+    from flows.design import fingerprint, load_netlist
+
+    path = _netlist(tmp_path)
+    net = load_netlist(path)
+    monkeypatch.setattr(flows.report, "render_markdown", lambda rep: "")
+    out = tmp_path / "out"
+    out.mkdir()
+    rep = {name: kind() for name, kind in flows.report._FIELDS.items()}
+    rep.update(format=flows.report.FORMAT, netlist_fingerprint=fingerprint(net),
+               files={str(path): flows.design.file_sha256(path)})
+    (out / "report.json").write_text(json.dumps(rep))
+    with pytest.raises(ReportError, match=f"{re.escape(str(path))} is missing; rebuild it"):
+        check_binding(out, net)
 
 
 @pytest.mark.tools
