@@ -13,7 +13,9 @@ bad cells raise ``ColumnError`` with one line naming the file, row and column.
 Inference, on the training table's non-missing cells: a column whose every cell is a finite
 number is ``real``, unless it has at most two distinct values, or only integers and at most
 ``MAX_INT_CATEGORIES`` distinct values: then it is categorical. Any other column is categorical
-on its text (at most ``MAX_CATEGORIES`` distinct values unless forced with ``categorical``).
+on its text (at most ``MAX_CATEGORIES`` distinct values unless forced with ``categorical``),
+except a column whose cells are mostly numbers that alone would make it real: its other cells are
+refused as typos or missing-value markers (forcing ``categorical`` keeps them as categories).
 Categories and classes are sorted: by value when all are numbers (named by ``number_text``), else
 by text.
 """
@@ -246,6 +248,14 @@ class Schema:
         return x, y, table.rows
 
 
+def _real_numbers(values: np.ndarray) -> bool:
+    """Whether finite ``values`` make a real column: more than two distinct values, and not only
+    integers with at most ``MAX_INT_CATEGORIES`` distinct values."""
+    distinct = np.unique(values)
+    integral = bool(np.all(np.floor(distinct) == distinct))
+    return not (distinct.size <= 2 or (integral and distinct.size <= MAX_INT_CATEGORIES))
+
+
 def _infer_column(table: Table, name: str, force: str | None) -> Column:
     col = table.column(name)
     values, ok = _numbers(col)
@@ -255,21 +265,21 @@ def _infer_column(table: Table, name: str, force: str | None) -> Column:
             i = int(np.flatnonzero(~ok)[0])
             raise ColumnError(f"{table.where(i, name)}: {col[i].item()!r} is not a finite number "
                               f"(--numeric {name})")
-        distinct = np.unique(values)
-        integral = bool(np.all(np.floor(distinct) == distinct))
-        if force == "real" or not (distinct.size <= 2 or (integral and distinct.size <= MAX_INT_CATEGORIES)):
+        if force == "real" or _real_numbers(values):
             return Column(name, "real")
         texts = _texts(values)
     if texts is None:
         texts = _texts(col)
     names = _sorted_names(texts)
+    if force is None and ok.mean() > 0.5 and (len(names) > MAX_CATEGORIES or _real_numbers(values[ok])):
+        # mostly numbers that alone would make a real column: the other cells are typos or
+        # missing-value markers, not categories
+        bad = sorted(set(texts[~ok].tolist()))
+        i = int(np.flatnonzero(~ok)[0])
+        raise ColumnError(f"{table.where(i, name)}: a numeric column except for the values "
+                          f"{', '.join(map(repr, bad[:3]))}: leave missing cells empty, or pass "
+                          f"--categorical {name}")
     if force is None and len(names) > MAX_CATEGORIES:
-        if ok.mean() > 0.5:
-            bad = sorted(set(texts[~ok].tolist()))
-            i = int(np.flatnonzero(~ok)[0])
-            raise ColumnError(f"{table.where(i, name)}: a numeric column except for the values "
-                              f"{', '.join(map(repr, bad[:3]))}: leave missing cells empty, or pass "
-                              f"--categorical {name}")
         raise ColumnError(f"{table.path}: column {name!r} has {len(names)} distinct non-numeric values "
                           f"(an identifier?): --ignore {name}, or --categorical {name} to one-hot it")
     return Column(name, "categorical", names)

@@ -136,6 +136,17 @@ def test_mostly_numeric_column_says_which_values_are_not():
     with pytest.raises(ColumnError, match=r"^t.csv: line 301, column 'v': a numeric column except for the "
                                           r"values '\?': leave missing cells empty, or pass --categorical v"):
         infer_schema(table({"v": cells, "y": ["a", "b"] * 150}))
+    # a small table: one typo in a column of 39 distinct reals is not 40 categories
+    cells = [repr(i / 7) for i in range(39)] + ["1,5"]
+    with pytest.raises(ColumnError, match=r"^t.csv: line 41, column 'v': a numeric column except for the "
+                                          r"values '1,5': leave missing cells empty, or pass --categorical v"):
+        infer_schema(table({"v": cells, "y": ["a", "b"] * 20}))
+    assert infer_schema(table({"v": cells, "y": ["a", "b"] * 20}), categorical=["v"]).features[0].kind == \
+        "categorical"
+    # few integers and some text stay categorical (the numbers alone would be categorical too)
+    cells = [str(i % 4) for i in range(36)] + ["other"] * 4
+    s = infer_schema(table({"v": cells, "y": ["a", "b"] * 20}))
+    assert s.features[0].kind == "categorical" and s.features[0].categories == ["0", "1", "2", "3", "other"]
 
 
 def test_missing_cells_are_an_error_or_drop_their_rows():
