@@ -108,6 +108,28 @@ def test_file_samples_recovers_the_test_rows_in_any_column_order(tmp_path):
         file_samples(p, net2, "test")
 
 
+def test_a_changed_training_file_is_refused_not_evaluated_whole(tmp_path, monkeypatch):
+    """The recorded split names rows of the file as it was: once the file has changed, its test
+    rows are unknown, and all its rows would mix training rows into the test figure."""
+    rows = [f"{i * 1.5:.1f},{'abc'[i % 3]},{'pq'[i % 2]}" for i in range(60)]
+    p = write(tmp_path / "f.csv", "v,k,y\n" + "\n".join(rows) + "\n")
+    net = _trained_netlist(load_tabular(p))
+    write(p, "v,k,y\n" + "\n".join(rows + ["0.5,a,p"]) + "\n")
+    msg = (rf"^{p}: changed since this netlist was trained on it \(its SHA-256 differs from the "
+           rf"recorded one\): its recorded test rows are unknown$")
+    with pytest.raises(DatasetError, match=msg):
+        file_samples(p, net, "test")
+    with pytest.raises(DatasetError, match=msg.replace("test rows", "train rows")):
+        file_samples(p, net, "train")
+    with pytest.raises(DatasetError, match=msg):
+        netlist_samples(net)  # the recorded file, by default
+    monkeypatch.chdir(tmp_path)  # the same file by another spelling of its path
+    with pytest.raises(DatasetError, match=r"^f.csv: changed since"):
+        file_samples("f.csv", net, "test")
+    other = write(tmp_path / "g.csv", p.read_text())  # another file: all its rows
+    assert file_samples(other, net, "test")[3] == f"61 rows of {other}"
+
+
 def _err(tmp_path, text, name="e.csv", **kw):
     p = tmp_path / name
     if isinstance(text, bytes):

@@ -252,10 +252,20 @@ def _n_test(path, n: int, fraction: float, classes: int) -> int:
     return n_test
 
 
+def _same_file(path, recorded) -> bool:
+    """Whether ``path`` names the file(s) ``recorded`` (a netlist's training path) names."""
+    if not isinstance(recorded, str):
+        return False
+    a, b = _split_spec(path), _split_spec(recorded)
+    return len(a) == len(b) and all(Path(u).resolve() == Path(v).resolve() for u, v in zip(a, b))
+
+
 def file_samples(path, net, split: str = "test"):
     """``(x, y or None, table rows, description)``: the rows of ``path`` read with the column
     handling ``net`` was trained with. The training file itself gives its recorded ``split``;
-    any other file all its rows (an ``.npz``'s ``x_test`` part for ``split='test'`` if it has one)."""
+    any other file all its rows (an ``.npz``'s ``x_test`` part for ``split='test'`` if it has one).
+    The training file changed since (another SHA-256 at its recorded path) is refused when the
+    split was carved from it: its rows of that split are unknown."""
     try:
         schema = Schema.from_netlist(net)
         meta = net.meta["dataset"]
@@ -272,6 +282,9 @@ def file_samples(path, net, split: str = "test"):
             keep = te if split == "test" else tr
             return (x[keep], y[keep], rows[keep],
                     f"{len(keep)} {split} rows of {path} (its recorded split, seed {test.get('seed', TEST_SEED)})")
+        if not same and "fraction" in test and _same_file(path, meta.get("path")):
+            raise DatasetError(f"{path}: changed since this netlist was trained on it (its SHA-256 "
+                               f"differs from the recorded one): its recorded {split} rows are unknown")
         if same and "path" in test and split == "test":
             raise DatasetError(f"{path} is this netlist's training file; its test rows are in "
                                f"{test['path']}: pass that file (or --split train)")
