@@ -17,7 +17,8 @@ on its text (at most ``MAX_CATEGORIES`` distinct values unless forced with ``cat
 except a column whose cells are mostly numbers that alone would make it real: its other cells are
 refused as typos or missing-value markers (forcing ``categorical`` keeps them as categories).
 Categories and classes are sorted: by value when all are numbers (named by ``number_text``), else
-by text.
+by text. A label column of more than ``MAX_INT_CATEGORIES`` classes, more than half of them with a
+single row, is refused (a feature, as the default last column of a file without its label is).
 """
 
 from __future__ import annotations
@@ -321,4 +322,14 @@ def infer_schema(table: Table, label: str | None = None, categorical: Sequence[s
     if len(schema.class_names) < 2:
         raise ColumnError(f"{table.path}: the label column {label!r} has a single class "
                           f"({schema.class_names[0]!r}): nothing to learn")
+    texts = _texts(table.column(label))
+    codes = _codes(schema.class_names, texts, table, label, "class")
+    counts = np.bincount(codes, minlength=len(schema.class_names))
+    single = int((counts == 1).sum())
+    if len(schema.class_names) > MAX_INT_CATEGORIES and 2 * single > len(schema.class_names):
+        # a feature (the last column of a file without its label?), not classes
+        i = int(np.flatnonzero(counts[codes] == 1)[0])
+        raise ColumnError(f"{table.where(i, label)}: {single} of the {len(schema.class_names)} classes of "
+                          f"the label column have a single row (as {str(texts[i])!r} here): not a column "
+                          f"of classes; pass --label NAME (the default is the last column)")
     return schema

@@ -109,7 +109,7 @@ def test_numbers_are_matched_by_value_and_sorted_by_value():
     assert s.features[0].categories == ["1", "2", "10"]  # by value, not "1" < "10" < "2"
     x, _, _ = s.apply(t)
     assert x[:, 0].tolist() == [2, 1, 1, 2, 0, 1]
-    assert infer_schema(table({"n": ["3", "1", "2"], "y": ["5", "10", "9"]})).class_names == ["5", "9", "10"]
+    assert infer_schema(table({"n": ["3", "1", "2"] * 2, "y": ["5", "10", "9"] * 2})).class_names == ["5", "9", "10"]
 
 
 def test_overrides_and_ignore():
@@ -159,6 +159,26 @@ def test_missing_cells_are_an_error_or_drop_their_rows():
     assert rows.tolist() == [2, 4, 5, 7] and x[:, 0].tolist() == [1.5, 2.5, 3.5, 4.5]
     with pytest.raises(ColumnError, match="--missing must be one of error, drop"):
         infer_schema(t, missing="zero")
+
+
+def test_a_label_column_of_mostly_single_rows_is_not_classes():
+    """A file without its label column: the default label (the last column) is a feature, most of
+    whose values occur once; refused naming the column and a row instead of training on them."""
+    t = table({"a": [str(i % 3) for i in range(20)], "b": [repr(i / 3) for i in range(19)] + ["0.0"]})
+    with pytest.raises(ColumnError, match=r"^t.csv: line 3, column 'b': 18 of the 19 classes of the label "
+                                          r"column have a single row \(as '0.3333333333333333' here\): not a "
+                                          r"column of classes; pass --label NAME \(the default is the last "
+                                          r"column\)$"):
+        infer_schema(t)
+    assert infer_schema(t, label="a").class_names == ["0", "1", "2"]
+    # rare classes are fine: few classes, or at most half of them with a single row
+    t = table({"a": [str(i) for i in range(20)], "y": ["p"] * 18 + ["r", "s"]})
+    assert infer_schema(t).class_names == ["p", "r", "s"]
+    t = table({"a": [str(i) for i in range(20)], "y": [f"c{i}" for i in range(6)] * 2 + [f"d{i}" for i in range(8)]})
+    with pytest.raises(ColumnError, match=r"^t.csv: line 14, column 'y': 8 of the 14 classes"):
+        infer_schema(t)
+    t = table({"a": [str(i) for i in range(20)], "y": [f"c{i}" for i in range(7)] * 2 + [f"d{i}" for i in range(6)]})
+    assert len(infer_schema(t).class_names) == 13
 
 
 def test_single_class_and_unseen_values_at_inference():
