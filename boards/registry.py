@@ -58,7 +58,8 @@ BOARDS: dict[str, Board] = {b.name: b for b in [
           "Digilent Arty A7-35 (Artix-7): synthesis-only reports", synth_only=True),
     *[Board(name, name, None, dev.fam.default_clock_mhz, f"board-less: {dev.description}",
             synth_only=not dev.has_pnr or dev.fam.pnr.pins_required)
-      for name, dev in DEVICES.items() if dev.family != "generic"],
+      for name, dev in DEVICES.items() if dev.capacity],  # parts of a chip: generic k-LUTs
+      # (no datasheet capacity) are synthesis targets (lgn-hw synth --target lutK), no boards
 ]}
 
 ALIASES = {"ice40": "icebreaker", "ecp5": "ulx3s-85f", "xc7": "arty-a7-35", "arty": "arty-a7-35",

@@ -34,7 +34,8 @@ class Device:
     family: str                        # key of flows.families.FAMILIES
     lut_k: int                         # inputs of the family's LUT
     pnr_args: tuple[str, ...] = ()     # nextpnr part options; empty = synthesis only
-    capacity: dict = field(default_factory=dict)  # {"lut","ff","carry","bram","io"}: count
+    capacity: dict = field(default_factory=dict)  # {"lut","ff","carry","bram","io"}: count;
+    # empty: no chip (generic k-LUTs), so no board-less build target (boards.registry)
     description: str = ""
     synth_args: tuple[str, ...] = ()   # extra options of the family's synthesis command
     pack_args: tuple[str, ...] = ()    # part options of the family's packer
