@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from boards.build import BuildError, build_clock, uart_divisor
 from boards.cli import build_command
-from boards.registry import resolve_board
+from boards.registry import BOARDS, resolve_board
+from flows.families import FAMILIES
 from lgn_hw.netlist import random_netlist
 
 
@@ -24,23 +25,43 @@ def _build(*args):
     return CliRunner().invoke(build_command, [str(a) for a in args])
 
 
+#: every board that is placed and routed (every family with P&R has one: ice40, ecp5, gowin)
+PNR_BOARDS = [b.name for b in BOARDS.values() if b.platform and not b.synth_only]
+
+
+def test_every_family_with_pnr_has_a_built_board():
+    fams = {resolve_board(b).dev.family for b in PNR_BOARDS}
+    assert fams == {f.name for f in FAMILIES.values() if f.pnr is not None}
+    assert {"icebreaker", "ulx3s-85f", "tang-nano-9k", "tang-primer-20k"} <= set(PNR_BOARDS)
+
+
 @pytest.mark.tools
-@pytest.mark.parametrize("board,bitstream,bel", [("icebreaker", "top.bin", "ICESTORM_LC"),
-                                                 ("tang-nano-9k", "top.fs", "LUT4"),
-                                                 ("tang-primer-20k", "top.fs", "LUT4")])
-def test_board_build_writes_bitstream_and_report(tmp_path, netlist, board, bitstream, bel):
+@pytest.mark.parametrize("board", PNR_BOARDS)
+def test_board_build_writes_bitstream_and_report(tmp_path, netlist, board):
     out = tmp_path / "b"
     r = _build("--board", board, "--netlist", netlist, "--out", out, "--no-hierarchy")
     assert r.exit_code == 0, r.output
     rep = json.loads((out / "report.json").read_text())
     b = resolve_board(board)
+    fam = b.dev.fam
+    bitstream, bel = fam.bitstream("top"), fam.pnr.logic_bel
     assert rep["target"]["board"] == b.name and rep["resources"]["lut"] > 0
     assert rep["resources"]["ff"] > 0
     tm = rep["timing"]
     assert tm["constraint_mhz"] == b.clk_mhz and tm["fmax_mhz"] > b.clk_mhz
     assert tm["meets_constraint"] is True
     assert f"Fmax {tm['fmax_mhz']:.2f} MHz (clock {b.clk_mhz:g} MHz: met)" in r.output
-    assert rep["pnr"]["utilisation"][bel]["used"] > 0
+    util = rep["pnr"]["utilisation"]
+    assert util[bel]["used"] > 0
+    # the datasheet capacities agree with nextpnr's BELs: the logic BEL holds the LUTs, and a BEL
+    # the family's cell rules count as carry or FF is that resource (Gowin ALU, DFF; I/O and RAM
+    # are left out: nextpnr counts every pad site, global buffer and LUT-RAM site, the capacities
+    # user pins and block RAMs)
+    assert util[bel]["available"] == b.dev.capacity["lut"]
+    for name, u in util.items():
+        res = fam.classify(name)
+        if res in ("carry", "ff") and res in b.dev.capacity:
+            assert u["available"] == b.dev.capacity[res], (name, res, u, b.dev.capacity)
     assert (out / "build" / bitstream).stat().st_size > 10_000
     assert rep["bitstream"].endswith(bitstream)
     cfg = json.loads((out / "config.json").read_text())

@@ -9,7 +9,9 @@ toolchain calls the legacy ``nextpnr-gowin`` instead, so lgn-hw takes only the R
 is constrained with ``--freq`` (the ``.cst`` carries pins only). nextpnr refuses unconstrained
 I/O here, so board-less Gowin targets are synthesis only; the boards are placed and routed. Cells: LUT1..LUT4,
 ``MUX2_LUT5..8`` (wide functions), ``ALU`` (carry), ``DFF*``, ``IBUF``/``OBUF``; LUT cells for
-``--lut-cells`` are ``LUT1``..``LUT4`` (``INIT``, inputs ``I0..I3``, output ``F``).
+``--lut-cells`` are ``LUT1``..``LUT4`` (``INIT``, inputs ``I0..I3``, output ``F``). Carry (``ALU``)
+and flip-flop (``DFF``) sites are 3/4 of the LUT4 sites, as nextpnr's chip databases count them
+(GW1N-9C 6,480 of 8,640; GW2A-18C 15,552 of 20,736).
 """
 
 from __future__ import annotations
@@ -64,10 +66,10 @@ FAMILY = Family(
             pins_required=True),
     parts=(
         Device("gw1nr-9", "gowin", 4, ("GW1NR-LV9QN88PC6/I5", "GW1N-9C"),
-               {"lut": 8640, "ff": 6480, "carry": 8640, "bram": 26, "io": 71},
+               {"lut": 8640, "ff": 6480, "carry": 6480, "bram": 26, "io": 71},
                "Gowin GW1NR-LV9, QFN88 (Sipeed Tang Nano 9K)", pack_args=("GW1N-9C",)),
         Device("gw2a-18", "gowin", 4, ("GW2A-LV18PG256C8/I7", "GW2A-18C"),
-               {"lut": 20736, "ff": 15552, "carry": 20736, "bram": 46, "io": 207},
+               {"lut": 20736, "ff": 15552, "carry": 15552, "bram": 46, "io": 207},
                "Gowin GW2A-LV18, PBGA256 (Sipeed Tang Primer 20K)",
                synth_args=("-family", "gw2a"), pack_args=("GW2A-18C",)),
     ),
