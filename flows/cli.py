@@ -19,8 +19,18 @@ from rtl import options
 __all__ = ["synth_command", "report_command", "verify_command", "cli_errors", "echo_summary",
            "TARGET_HELP"]
 
-TARGET_HELP = ("A family (ice40, ecp5, xc7, gowin), lutK, or a part name (ice40-up5k-sg48, "
-               "ecp5-25f, xc7a35t, gw2a-18, ...).")
+
+
+def _target_help() -> str:
+    """``--target``'s help from the family modules (a new family is listed without an edit)."""
+    from .families import FAMILIES
+    fams = ", ".join(f"{n}: {f.default_part}" for n, f in FAMILIES.items())
+    parts = ", ".join(d.name for f in FAMILIES.values() for d in f.parts if d.capacity)
+    return (f"A family, meaning its default part ({fams}), lutK (K = 2..8), or a part: "
+            f"{parts}.")
+
+
+TARGET_HELP = _target_help()
 
 
 @contextlib.contextmanager

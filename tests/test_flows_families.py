@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_registry_holds_every_module():
     mods = {p.stem for p in (REPO / "flows" / "families").glob("*.py")} - {"__init__", "base"}
-    assert set(FAMILIES) == mods == {"ice40", "ecp5", "xc7", "gowin", "generic"}
+    assert set(FAMILIES) == mods and {"ice40", "ecp5", "xc7", "gowin", "generic"} <= mods
     for fam in FAMILIES.values():
         assert check_family(fam) is fam
 
@@ -80,6 +80,25 @@ def test_no_per_family_branches(path):
     assert not hits, f"{path} names families {hits}: ask flows.families instead"
 
 
+def _hardware_modules():
+    for pkg in ("lgn_hw", "rtl", "flows", "boards"):
+        for path in sorted((REPO / pkg).rglob("*.py")):
+            if "families" not in path.relative_to(REPO).parts:
+                yield path.relative_to(REPO).as_posix()
+
+
+@pytest.mark.parametrize("path", list(_hardware_modules()))
+def test_no_family_name_comparisons(path):
+    """Outside flows/families no module compares a family (or anything) with a family's name:
+    ``family == "ice40"``, ``"gowin" != fam.name``, ``dev.family in ("ice40", "ecp5")``."""
+    text = (REPO / path).read_text()
+    names = "|".join(FAMILIES)
+    lit = rf"""["'](?:{names})["']"""
+    rx = re.compile(rf"""(?:==|!=)\s*{lit}|{lit}\s*(?:==|!=)|\b(?:not\s+)?in\s*[(\[{{]\s*{lit}""")
+    hits = [m.group(0) for m in rx.finditer(text)]
+    assert not hits, f"{path} branches on family names {hits}: ask flows.families instead"
+
+
 @pytest.mark.tools
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_every_family_synthesises_and_simulates(tmp_path, family):
@@ -100,3 +119,42 @@ def test_every_family_synthesises_and_simulates(tmp_path, family):
     bad = postsim(d, dev, vec, tmp_path / "m",
                   synth_v=write_mutant(s.netlist_verilog, tmp_path / "mut.v"))
     assert bad.n_mismatch > 0
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_synth_command_for_every_family(tmp_path, family):
+    """``lgn-hw synth NETLIST --target FAMILY`` writes a report counted by the family's rules."""
+    import json
+
+    from click.testing import CliRunner
+
+    from lgn_hw.cli import main
+
+    path = random_netlist(7, 16, [20, 12], 4, 3).save(tmp_path / "n.json")
+    out = tmp_path / "s"
+    r = CliRunner().invoke(main, ["synth", str(path), "--target", family, "--out", str(out),
+                                  "--no-hierarchy"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads((out / "report.json").read_text())
+    fam = get_family(family)
+    assert rep["target"]["family"] == family and rep["target"]["device"] == fam.default_part
+    assert rep["resources"]["lut"] > 0 and f"{rep['resources']['lut']:,} LUTs" in r.output
+    assert sum(n for t, n in rep["cells"].items() if fam.classify(t) == "lut") == \
+        rep["resources"]["lut"]
+
+
+def test_target_help_lists_every_family_and_part():
+    """The --target help of synth and verify comes from the family modules: every family with
+    its default part, and every part of a chip."""
+    import click
+
+    from lgn_hw.cli import main
+
+    for name in ("synth", "verify"):
+        cmd = main.get_command(click.Context(main), name)
+        text = " ".join(next(p for p in cmd.params if p.name == "target").help.split())
+        for fam in FAMILIES.values():
+            assert f"{fam.name}: {fam.default_part}" in text, (name, fam.name)
+            for d in fam.parts:
+                assert not d.capacity or d.name in text, (name, d.name)

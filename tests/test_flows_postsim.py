@@ -42,10 +42,10 @@ def test_mutant_is_caught(tmp_path):
     assert res.n_mismatch > 0
 
 
-@pytest.mark.parametrize("target,formal", [("xc7", False), ("ice40", True)])
+@pytest.mark.parametrize("target,formal", [("xc7", False), ("ice40", True), ("gowin", False)])
 def test_verify_chooses_formal_only_where_the_family_allows_it(tmp_path, target, formal):
     """A small combinational core gets the formal check by default on families with proofs, and
-    simulation only (not an error) on the others (7-series)."""
+    simulation only (not an error) on the others (7-series, Gowin)."""
     from click.testing import CliRunner
 
     from lgn_hw.cli import main
@@ -53,8 +53,9 @@ def test_verify_chooses_formal_only_where_the_family_allows_it(tmp_path, target,
     path = tmp_path / "n.json"
     random_netlist(3, 8, [6], 2, 2).save(path)
     r = CliRunner().invoke(main, ["verify", "--netlist", str(path), "--target", target,
-                                  "--vectors", "50", "--out", str(tmp_path / "v")])
+                                  "--vectors", "50", "--self-test", "--out", str(tmp_path / "v")])
     assert r.exit_code == 0, r.output
     assert "50/50 samples match" in r.output and "verification passed" in r.output
     assert ("formal equivalence RTL vs ice40 netlist: " in r.output) == formal
     assert ("formal equivalence skipped" in r.output) == (not formal)
+    assert "self-test, one LUT inverted: simulation caught it" in r.output
