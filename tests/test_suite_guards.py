@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CASES = '''
@@ -48,3 +50,15 @@ def test_unmarked_tool_tests_fail_and_timeout_is_set(tmp_path):
     assert "4 passed, 2 errors" in out, out   # the errors are at teardown
     assert "test_unmarked_runs_a_tool runs ['iverilog'] but lacks @pytest.mark.tools" in out
     assert "test_unmarked_runs_a_build_script runs ['sh build_top.sh']" in out
+
+
+def test_guard_knows_every_family_tool():
+    """Every tool a family declares (flows.tools) counts as a tool for the marker guard."""
+    pytest.importorskip("amaranth")
+    from conftest import _tool_started
+
+    from flows.tools import all_tools
+    for t in all_tools().values():
+        assert _tool_started([t.default, "--version"]), t
+        assert _tool_started([f"/usr/local/bin/{t.default}"]), t
+    assert _tool_started(["true"]) is None
