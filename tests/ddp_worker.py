@@ -2,11 +2,13 @@
 tests/test_distributed.py the way torchrun starts a rank (``RANK``, ``WORLD_SIZE``,
 ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT`` in the environment).
 
-    python tests/ddp_worker.py [--die-at STEP --signal KILL|STOP] [--perturb] -- TRAIN-OPTIONS
+    python tests/ddp_worker.py [--die-at STEP --signal KILL|STOP] [--perturb] [--rank-1-out DIR]
+        -- TRAIN-OPTIONS
 
 On rank 1 only: ``--die-at`` sends the process SIGKILL (it dies) or SIGSTOP (it hangs) right after
-optimiser step STEP; ``--perturb`` adds 1e-3 to one weight of the freshly built model (a rank that
-built a different model). Everything else is the real ``python -m train``.
+optimiser step STEP; ``--perturb`` adds 1e-3 to one weight and moves one connection of the freshly
+built model (a rank that built a different model); ``--rank-1-out`` gives rank 1 another ``--out``
+(where a rank that is not rank 0 would write). Everything else is the real ``python -m train``.
 """
 import os
 import signal
@@ -36,6 +38,10 @@ def inject(die_at: int | None, sig: str, perturb: bool) -> None:
             model = real_build(*a, **k)
             with torch.no_grad():
                 model.layers[-1].theta[0, 0] += 1e-3
+                first = model.layers[0]
+                idx = first.idx.clone()
+                idx[0, 0] = (idx[0, 0] + 1) % first.in_dim
+                first.set_connections(idx)
             return model
 
         loop.build_model = build
@@ -48,4 +54,6 @@ if __name__ == "__main__":
     die_at = int(ours[ours.index("--die-at") + 1]) if "--die-at" in ours else None
     sig = ours[ours.index("--signal") + 1] if "--signal" in ours else "KILL"
     inject(die_at, sig, "--perturb" in ours)
+    if "--rank-1-out" in ours and os.environ.get("RANK") == "1":
+        rest[rest.index("--out") + 1] = ours[ours.index("--rank-1-out") + 1]
     sys.exit(main(rest, prog_name="python -m train"))

@@ -199,9 +199,30 @@ def test_ranks_that_built_different_models_are_refused_before_anything_is_writte
                    tmp_path)
     for rc, err in _finish(procs):
         assert rc != 0
-        assert ("rank 1 of 2 differs from rank 0 in the start-up state (model.layers.1.theta)"
-                in err), err[-2000:]
+        assert ("rank 1 of 2 differs from rank 0 in the start-up state (model.layers.0.idx, "
+                "model.layers.1.theta)" in err), err[-2000:]
     assert not (tmp_path / "run").exists()
+
+
+def test_only_rank_0_writes_and_shows_progress(tmp_path):
+    """Rank 1, given its own --out, leaves it unwritten through an epoch end (checkpoint,
+    evaluation) and the end of the run; its stdout and stderr carry no progress bar and no result
+    lines: those are rank 0's."""
+    opts = dict(BASE, steps=18)  # an epoch ends at step 17
+    procs = _ranks(["--rank-1-out", str(tmp_path / "rank1")],
+                   _cli(opts)[:-1] + ["--out", str(tmp_path / "run")], tmp_path)
+    outs = []
+    for p in procs:
+        out, err = p.communicate(timeout=900)
+        outs.append((p.returncode, out, err))
+    (rc0, out0, err0), (rc1, out1, err1) = outs
+    assert rc0 == 0 and rc1 == 0, (err0[-2000:], err1[-2000:])
+    assert "train digits" in err0 and "18/18" in err0 and "2 ranks (gloo)" in err0
+    assert out0.count("discretized test accuracy") == 1
+    assert out1 == "" and "train digits" not in err1 and "%|" not in err1, (out1[-500:], err1[-500:])
+    assert not (tmp_path / "rank1").exists()
+    assert sorted(f.name for f in (tmp_path / "run").iterdir()) == [
+        "checkpoint.pt", "config.json", "curves.png", "metrics.json", "netlist.json"]
 
 
 @pytest.mark.slow
