@@ -98,6 +98,36 @@ def test_shards_split_a_batch_evenly_and_in_order():
             assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)
 
 
+LAUNCH = dict(WORLD_SIZE="2", RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT="1")
+
+
+@pytest.mark.parametrize("env, opts, message", [
+    (dict(LAUNCH, RANK=None), [], "$RANK is not set: start several ranks with torchrun"),
+    (dict(LAUNCH, MASTER_ADDR=None, MASTER_PORT=None), [],
+     "$WORLD_SIZE is 2 but $MASTER_ADDR and $MASTER_PORT not set"),
+    (dict(LAUNCH, WORLD_SIZE="two"), [], "$WORLD_SIZE must be an integer, got 'two'"),
+    (dict(LAUNCH, WORLD_SIZE="0"), [], "$WORLD_SIZE must be >= 1, got 0"),
+    (dict(LAUNCH, RANK="5"), [], "$RANK 5 is outside 0..1 ($WORLD_SIZE 2)"),
+    (LAUNCH, ["--dist-timeout", "0"], "--dist-timeout must be a positive number of seconds"),
+    (LAUNCH, ["--dist-timeout", "nan"], "--dist-timeout must be a positive number of seconds"),
+    # beyond what a timedelta holds: was an OverflowError traceback from the process group
+    (LAUNCH, ["--dist-timeout", "1e300"], "--dist-timeout must be at most 604800 s (7 days)"),
+    (dict(WORLD_SIZE=None), ["--dist-timeout", "1e300"], "--dist-timeout must be at most 604800"),
+])
+def test_a_bad_launch_is_one_line_before_anything_starts(tmp_path, env, opts, message):
+    from click.testing import CliRunner
+
+    from train.__main__ import main
+
+    env = {k: env.get(k) for k in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
+    result = CliRunner().invoke(main, ["--dataset", "digits", "--steps", "1", "--quiet", "--out",
+                                       str(tmp_path / "run"), *opts], env=env)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.output
+    assert not (tmp_path / "run").exists()
+
+
 def test_torchrun_resumes_a_one_process_run_on_two_ranks_and_matches_it(tmp_path):
     """torchrun -m train, a learned mapping (first layer) and learned connections (second),
     shifts, --hard-finetune, --select best, the fused C kernel, an uneven last batch; resumed from

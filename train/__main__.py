@@ -125,7 +125,7 @@ def _preset_epilog() -> str:
 @click.option("--dist-timeout", type=float, metavar="SECONDS",
               help="Under torchrun: how long a rank waits for the others in a training step's "
                    "collectives (rank 0's writes included) before it stops with an error (default "
-                   "300; until the first step: at least 900).")
+                   "300, at most 604800; until the first step: at least 900).")
 def main(preset, layers, out, resume, threads, quiet, download, dist_timeout, **opts):
     """Train a differentiable logic gate network and discretize it into a Netlist."""
     import torch

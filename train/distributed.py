@@ -35,6 +35,9 @@ DEFAULT_TIMEOUT_S = 300.0
 #: Seconds the ranks may wait for each other until the first step (ranks start, import, load and
 #: encode the data at different speeds, on other machines); at least --dist-timeout.
 START_TIMEOUT_S = 900.0
+#: The longest --dist-timeout (a week; the process group's timeout must fit a timedelta and the
+#: backends' millisecond counters).
+MAX_TIMEOUT_S = 7 * 86400.0
 #: Config keys that may differ between ranks: where files are, not what they hold (the data's
 #: content is compared, and --init-from / --resume files are read by rank 0 and broadcast).
 LOCAL_KEYS = ("data_root", "init_from")
@@ -270,6 +273,9 @@ def from_env(device: torch.device, timeout_s: float | None = None) -> Ranks:
     timeout_s = DEFAULT_TIMEOUT_S if timeout_s is None else float(timeout_s)
     if not (math.isfinite(timeout_s) and timeout_s > 0):
         raise DistributedError(f"--dist-timeout must be a positive number of seconds, got {timeout_s:g}")
+    if timeout_s > MAX_TIMEOUT_S:
+        raise DistributedError(f"--dist-timeout must be at most {MAX_TIMEOUT_S:g} s (7 days), "
+                               f"got {timeout_s:g}")
     world = _env_int("WORLD_SIZE", 1)
     if world < 1:
         raise DistributedError(f"$WORLD_SIZE must be >= 1, got {world}")
