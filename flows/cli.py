@@ -9,6 +9,7 @@ large, failed check) into one-line ``click`` errors (``cli_errors``). ``lgn-hw b
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import click
@@ -159,60 +160,94 @@ def verify_command(netlist_path, target, dataset, data_root, n_vectors, formal,
             click.echo(f"build {build_dir} matches {netlist_path}")
         return
     with cli_errors():
-        from rtl.vectors import make_vectors
-
-        from .design import core_design, load_netlist, verification_inputs
+        from .design import load_netlist
         from .devices import resolve_target
-        from .equiv import check_equivalence, write_mutant
-        from .postsim import postsim
         from .staging import OutputError
-        from .synth import synthesize
         device = resolve_target(target)
         net = load_netlist(netlist_path)
         out = Path(out or Path(DEFAULT_OUT) / f"verify-{target}")
+        made = _missing_folders(out)
         try:                  # before any work: an unwritable --out is one line
             out.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise OutputError(f"--out {out}: cannot write there ({e.strerror or e})") from None
-        design = core_design(net, raw_inputs=raw_inputs, pipeline_every=pipeline_every,
-                             lut_cells=device.family if lut_cells else None, popcount=popcount,
-                             family=device.family, argmax=argmax,
-                             resynth=device.lut_k if resynth else None)
-        data, _, what, _ = verification_inputs(net, dataset, data_root, n_vectors,
-                                               raw_inputs=raw_inputs)
-        vec = make_vectors(net, data, raw_inputs=raw_inputs)
-        click.echo(f"synthesising for {device.name} ...")
-        synth = synthesize(design.sources, design.top, device, out / "synth", progress=True)
-        failed = False
-        res = postsim(design, device, vec, out / "postsim", synth_v=synth.netlist_verilog)
-        click.echo(f"post-synthesis simulation ({what}): {res.summary()}")
-        for line in res.details():
-            click.echo(line)
-        failed |= not res.ok
-        gates = int(design.sidecar.get("gates_after") or 0)
-        if formal is None:  # automatic: small combinational cores of families that allow proofs
-            from .families import get_family
-            formal = (gates <= max_formal_gates and not design.pipelined
-                      and get_family(device.family).formal is not None)
+        with _removed_if_unused(made):
+            _verify(net, device, out, dataset, data_root, n_vectors, formal, max_formal_gates,
+                    self_test, raw_inputs, pipeline_every, popcount, argmax, resynth, lut_cells)
+
+
+def _missing_folders(path: Path) -> list[Path]:
+    """The folders ``path.mkdir(parents=True)`` would create, deepest first."""
+    made = []
+    p = Path(os.path.abspath(path))
+    while not p.exists() and p != p.parent:
+        made.append(p)
+        p = p.parent
+    return made
+
+
+@contextlib.contextmanager
+def _removed_if_unused(made: list[Path]):
+    """On failure, remove the folders this command created that are still empty (a refused
+    dataset or design leaves no empty --out behind); a folder with logs in it stays."""
+    try:
+        yield
+    except BaseException:
+        for p in made:
+            try:
+                p.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def _verify(net, device, out, dataset, data_root, n_vectors, formal, max_formal_gates, self_test,
+            raw_inputs, pipeline_every, popcount, argmax, resynth, lut_cells):
+    from rtl.vectors import make_vectors
+
+    from .design import core_design, verification_inputs
+    from .equiv import check_equivalence, write_mutant
+    from .postsim import postsim
+    from .synth import synthesize
+    design = core_design(net, raw_inputs=raw_inputs, pipeline_every=pipeline_every,
+                         lut_cells=device.family if lut_cells else None, popcount=popcount,
+                         family=device.family, argmax=argmax,
+                         resynth=device.lut_k if resynth else None)
+    data, _, what, _ = verification_inputs(net, dataset, data_root, n_vectors,
+                                           raw_inputs=raw_inputs)
+    vec = make_vectors(net, data, raw_inputs=raw_inputs)
+    click.echo(f"synthesising for {device.name} ...")
+    synth = synthesize(design.sources, design.top, device, out / "synth", progress=True)
+    failed = False
+    res = postsim(design, device, vec, out / "postsim", synth_v=synth.netlist_verilog)
+    click.echo(f"post-synthesis simulation ({what}): {res.summary()}")
+    for line in res.details():
+        click.echo(line)
+    failed |= not res.ok
+    gates = int(design.sidecar.get("gates_after") or 0)
+    if formal is None:  # automatic: small combinational cores of families that allow proofs
+        from .families import get_family
+        formal = (gates <= max_formal_gates and not design.pipelined
+                  and get_family(device.family).formal is not None)
+    if formal:
+        eq = check_equivalence(design, device, synth.netlist_verilog, out / "formal")
+        click.echo(f"formal equivalence RTL vs {device.family} netlist: {eq.message} "
+                   f"[{eq.log}]")
+        failed |= not eq.equivalent
+    else:
+        click.echo(f"formal equivalence skipped ({gates} gates > {max_formal_gates}, "
+                   f"pipelined, or no proofs for {device.family}): simulation only")
+    if self_test:
+        mutant = write_mutant(synth.netlist_verilog, out / "mutant" / "synth.v")
+        bad = postsim(design, device, vec, out / "mutant", synth_v=mutant)
+        caught = not bad.ok
+        click.echo(f"self-test, one LUT inverted: simulation "
+                   f"{'caught it' if caught else 'MISSED it'} ({bad.n_mismatch} mismatches)")
+        failed |= not caught
         if formal:
-            eq = check_equivalence(design, device, synth.netlist_verilog, out / "formal")
-            click.echo(f"formal equivalence RTL vs {device.family} netlist: {eq.message} "
-                       f"[{eq.log}]")
-            failed |= not eq.equivalent
-        else:
-            click.echo(f"formal equivalence skipped ({gates} gates > {max_formal_gates}, "
-                       f"pipelined, or no proofs for {device.family}): simulation only")
-        if self_test:
-            mutant = write_mutant(synth.netlist_verilog, out / "mutant" / "synth.v")
-            bad = postsim(design, device, vec, out / "mutant", synth_v=mutant)
-            caught = not bad.ok
-            click.echo(f"self-test, one LUT inverted: simulation "
-                       f"{'caught it' if caught else 'MISSED it'} ({bad.n_mismatch} mismatches)")
-            failed |= not caught
-            if formal:
-                eq = check_equivalence(design, device, mutant, out / "mutant" / "formal")
-                click.echo(f"self-test, formal: {'caught it' if not eq.equivalent else 'MISSED'}")
-                failed |= eq.equivalent
-        if failed:
-            raise click.ClickException("verification FAILED")
-        click.echo("verification passed")
+            eq = check_equivalence(design, device, mutant, out / "mutant" / "formal")
+            click.echo(f"self-test, formal: {'caught it' if not eq.equivalent else 'MISSED'}")
+            failed |= eq.equivalent
+    if failed:
+        raise click.ClickException("verification FAILED")
+    click.echo("verification passed")

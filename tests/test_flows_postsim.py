@@ -59,3 +59,29 @@ def test_verify_chooses_formal_only_where_the_family_allows_it(tmp_path, target,
     assert ("formal equivalence RTL vs ice40 netlist: " in r.output) == formal
     assert ("formal equivalence skipped" in r.output) == (not formal)
     assert "self-test, one LUT inverted: simulation caught it" in r.output
+
+
+def test_verify_refused_before_work_leaves_no_empty_out(tmp_path):
+    """A verify refused before synthesis (here: a dataset whose features do not fit the netlist)
+    is one line and leaves no empty --out folders behind; a folder that existed stays."""
+    from click.testing import CliRunner
+
+    from lgn_hw.cli import main
+
+    from lgn_hw.datasets import load
+    from lgn_hw.encoding import for_dataset
+    from lgn_hw.netlist import Netlist
+
+    enc = for_dataset(load("digits"), thresholds=1)
+    base = random_netlist(3, enc.n_bits, [20], 2, 10).to_dict()
+    path = tmp_path / "n.json"
+    Netlist.from_dict({**base, "encoding": enc.to_dict(), "meta": {"dataset": "digits"}}).save(path)
+    (tmp_path / "empty").mkdir()
+    for out, existed in ((tmp_path / "a" / "b" / "v", False), (tmp_path / "mine", True)):
+        if existed:
+            out.mkdir()
+        r = CliRunner().invoke(main, ["verify", "--netlist", str(path), "--target", "xc7",
+                                      "--dataset", "mnist", "--data-root", str(tmp_path / "empty"),
+                                      "--out", str(out)])
+        assert r.exit_code != 0 and r.output.count("\n") == 1 and r.output.startswith("Error: "), r.output
+        assert out.is_dir() == existed and (tmp_path / "a").exists() == False  # noqa: E712

@@ -205,3 +205,27 @@ def test_netlist_meta_records_the_source(tmp_path):
     back = Netlist.from_dict(json.loads(json.dumps(net.to_dict())))
     assert back.meta["dataset"]["label"] == "y" and back.meta["dataset"]["sha256"] == ds.source["sha256"]
     assert back.encoding.features[0].frac_bits is not None
+
+
+def test_a_relative_training_path_is_recorded_absolute_and_found_from_elsewhere(tmp_path, monkeypatch):
+    """``python -m train --dataset data/f.csv`` run in one folder, ``lgn-hw infer NET`` in
+    another: the netlist records the file's absolute path (both files of an x.npy,y.npy pair, and
+    a --test file), so the default dataset is found and its recorded test rows recovered."""
+    rows = [f"{i * 1.5:.1f},{'abc'[i % 3]},{'pq'[i % 2]}" for i in range(60)]
+    (tmp_path / "data").mkdir()
+    p = write(tmp_path / "data" / "f.csv", "v,k,y\n" + "\n".join(rows) + "\n")
+    t = write(tmp_path / "data" / "t.csv", "v,k,y\n1.5,a,p\n3.0,b,q\n")
+    np.save(tmp_path / "data" / "x.npy", np.arange(40.0).reshape(20, 2))
+    np.save(tmp_path / "data" / "y.npy", np.arange(20) % 2)
+    monkeypatch.chdir(tmp_path)
+    ds = load_tabular("data/f.csv")
+    net = _trained_netlist(ds)
+    assert ds.source["path"] == str(p) and default_dataset(net.meta) == str(p)
+    assert load_tabular("data/f.csv", test="data/t.csv").source["test"]["path"] == str(t)
+    pair = load_tabular("data/x.npy,data/y.npy").source["path"]
+    assert pair == f"{tmp_path / 'data' / 'x.npy'},{tmp_path / 'data' / 'y.npy'}"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    s = netlist_samples(net)
+    assert np.array_equal(s.x, ds.x_test) and np.array_equal(s.y, ds.y_test)
+    assert "its recorded split" in s.what

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import zlib
 from pathlib import Path
 from typing import Sequence
@@ -47,6 +48,12 @@ def _split_spec(path) -> tuple[str, ...]:
     if len(parts) == 2 and all(p.lower().endswith(".npy") for p in parts):
         return tuple(parts)
     return (text,)
+
+
+def _absolute(path) -> str:
+    """``path`` as an absolute path (each file of an ``x.npy,y.npy`` pair): what a netlist's meta
+    records, so that ``lgn-hw infer`` finds the file from any working directory."""
+    return ",".join(os.path.abspath(p) for p in _split_spec(path))
 
 
 def _read_bytes(path: Path, digest=None) -> bytes:
@@ -219,12 +226,12 @@ def load_tabular(path, *, label: str | None = None, test=None,
         train, own_test, sha = read_table(path)
         schema = infer_schema(train, label, categorical, numeric, ignore, missing)
         x, y, _ = schema.apply(train, need_label=True)
-        source = {"name": Path(_split_spec(path)[0]).name, "path": str(path), "sha256": sha,
+        source = {"name": Path(_split_spec(path)[0]).name, "path": _absolute(path), "sha256": sha,
                   **schema.meta()}
         if test is not None:
             test_table, _, test_sha = read_table(test)
             x_te, y_te, _ = schema.apply(test_table, need_label=True)
-            source["test"] = {"path": str(test), "sha256": test_sha}
+            source["test"] = {"path": _absolute(test), "sha256": test_sha}
             split, xy_tr = f"{path} / test file {test}", (x, y)
         elif own_test is not None:
             x_te, y_te, _ = schema.apply(own_test, need_label=True)
