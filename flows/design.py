@@ -142,6 +142,9 @@ def verification_inputs(net, dataset=None, data_root=None, limit=None, n_random=
     from lgn_hw.datasets.samples import class_names, default_dataset
     from rtl.vectors import random_inputs
 
+    if dataset and net.encoding is None:  # as infer and sim say it: never random vectors instead
+        raise DesignError("the netlist has no encoding (its inputs are bits): dataset features "
+                          "cannot be fed to it")
     if net.encoding is not None and (dataset or default_dataset(net.meta)):
         from lgn_hw.datasets import DatasetError
         from lgn_hw.datasets.samples import netlist_samples

@@ -85,3 +85,20 @@ def test_verify_refused_before_work_leaves_no_empty_out(tmp_path):
                                       "--out", str(out)])
         assert r.exit_code != 0 and r.output.count("\n") == 1 and r.output.startswith("Error: "), r.output
         assert out.is_dir() == existed and (tmp_path / "a").exists() == False  # noqa: E712
+
+
+@pytest.mark.parametrize("command", ["verify", "run"])
+def test_dataset_for_a_netlist_without_encoding_is_refused_not_replaced(tmp_path, command):
+    """--dataset on a netlist whose inputs are bits is one line (as infer and sim say it), not a
+    check on random vectors that reads as if the dataset had been used."""
+    from click.testing import CliRunner
+
+    from lgn_hw.cli import main
+
+    path = tmp_path / "n.json"
+    random_netlist(3, 8, [6], 2, 2).save(path)
+    extra = ["--port", "sim"] if command == "run" else ["--out", str(tmp_path / "v")]
+    r = CliRunner().invoke(main, [command, "--netlist", str(path), "--dataset", "digits", *extra])
+    assert r.exit_code != 0 and r.output == ("Error: the netlist has no encoding (its inputs are "
+                                             "bits): dataset features cannot be fed to it\n"), r.output
+    assert not (tmp_path / "v").exists()
