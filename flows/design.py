@@ -95,6 +95,21 @@ def core_defaults(family: str | None) -> dict:
     return {"popcount": fam.popcount, "argmax": fam.argmax}
 
 
+def _check_popcount(popcount, pipeline_every, head_cells) -> None:
+    """A registered popcount (``ternary``) needs an integer pipeline and the xc7 head cells it is
+    built from (``--target xc7 --lut-cells``): one line otherwise, before any work."""
+    from rtl.popcount import REGISTERED, check_registered
+    if popcount not in REGISTERED:
+        return
+    try:
+        check_registered(popcount, pipeline_every)
+    except ValueError as e:
+        raise DesignError(str(e)) from None
+    if head_cells is None:  # only a family with LUT6_2 + CARRY4 head cells (xc7) declares them
+        raise DesignError(f"--popcount {popcount} is built from 7-series cells (LUT6_2 + "
+                          f"CARRY4): use it with --target xc7 --lut-cells")
+
+
 def core_design(netlist, *, top: str = "lgn_core", raw_inputs: bool = False,
                 pipeline_every=None, popcount: str | None = None,
                 lut_cells: str | None = None, family: str | None = None,
@@ -122,6 +137,7 @@ def core_design(netlist, *, top: str = "lgn_core", raw_inputs: bool = False,
             kwargs["head_cells"], options["head_cells"] = fam.head_cells, fam.head_cells.name
     if raw_inputs and netlist.encoding is None:
         raise DesignError("--raw-inputs needs a netlist with an encoding")
+    _check_popcount(kwargs.get("popcount"), pipeline_every, kwargs.get("head_cells"))
     try:
         text, side = verilog(netlist, name=top, **kwargs)
     except ValueError as e:

@@ -103,9 +103,18 @@ def check_equivalence(design, device, synth_v, workdir, *, timeout: float | None
 _INIT = re.compile(r"\.(LUT_INIT|INIT|LUT)\((\d+)'([hbd])([0-9a-fA-FxXzZ_]+)\)")
 
 
+def _cell_type(verilog: str, at: int) -> str:
+    """Lower-case type of the cell whose parameter list holds position ``at``."""
+    hash_at = verilog.rfind("#(", 0, at)
+    words = verilog[max(0, hash_at - 200):hash_at].split()
+    return words[-1].lower() if hash_at >= 0 and words else ""
+
+
 def mutate_lut(verilog: str, index: int = 0) -> str:
-    """The netlist with the ``index``-th LUT's truth table inverted (a deliberate bug)."""
-    matches = [m for m in _INIT.finditer(verilog)]
+    """The netlist with the ``index``-th LUT's truth table inverted (a deliberate bug). Only LUT
+    cells count: an ``INIT`` of a flip-flop (7-series ``FDRE``) or shift register (``SRL16E``) is
+    its power-up contents, whose inversion a pipelined design may never show."""
+    matches = [m for m in _INIT.finditer(verilog) if "lut" in _cell_type(verilog, m.start())]
     if not matches:
         raise EquivError("no LUT initialisation found to mutate")
     m = matches[index % len(matches)]

@@ -22,9 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from amaranth.hdl import Cat, Const, Signal
+from amaranth.hdl import Cat, Const, Mux, Signal
 
-__all__ = ["HeadCells", "dual_lut", "greater", "mux_pairs"]
+__all__ = ["HeadCells", "dual_lut", "greater", "mux_pairs", "lut6_2", "carry4"]
 
 
 @dataclass(frozen=True)
@@ -101,3 +101,42 @@ def mux_pairs(m, cells: HeadCells, name: str, sel, pairs):
         if len(grp) == 2:
             out[grp[1]] = o5
     return out
+
+
+def lut6_2(m, cells, name: str, init: int, inputs):
+    """``(o6, o5)`` of a dual-output 6-LUT with 64-bit ``init`` over up to five ``inputs``
+    (``I5`` tied high: ``O6 = init[32 + idx]``, ``O5 = init[idx]``, ``idx`` the inputs as a
+    number, ``inputs[0]`` its lowest bit). With ``cells`` the family's ``LUT6_2``; with
+    ``cells=None`` the same table as an expression (the form Amaranth's simulator runs), so one
+    INIT is checked in both."""
+    ins = list(inputs) + [Const(0, 1)] * (5 - len(inputs))
+    if len(ins) != 5:
+        raise ValueError(f"a dual LUT takes at most 5 inputs, got {len(inputs)}")
+    o6, o5 = Signal(name=f"{name}_o6"), Signal(name=f"{name}_o5")
+    if cells is not None:
+        m.submodules[name] = cells.dual(init, ins + [Const(1, 1)], o6, o5)
+    else:
+        table = Const(init, 64)
+        m.d.comb += [o6.eq(table.bit_select(Cat(*ins, Const(1, 1)), 1)),
+                     o5.eq(table.bit_select(Cat(*ins, Const(0, 1)), 1))]
+    return o6, o5
+
+
+def carry4(m, cells, name: str, ci, cyinit, di, s):
+    """``(o, co)`` (4 bits each) of a ``CARRY4``: ``O = S ^ C``, ``CO = S ? C : DI`` with ``C``
+    of stage 0 ``CI | CYINIT``; ``di``/``s`` lists of up to 4 bits (the rest tied low). With
+    ``cells=None`` the same equations as expressions (Yosys's ``xilinx/cells_sim.v`` model)."""
+    pad = [Const(0, 1)] * (4 - len(di))
+    di, s = list(di) + pad, list(s) + [Const(0, 1)] * (4 - len(s))
+    o, co = Signal(4, name=f"{name}_o"), Signal(4, name=f"{name}_co")
+    if cells is not None:
+        m.submodules[name] = cells.carry4(ci, cyinit, Cat(*di), Cat(*s), o, co)
+    else:
+        c = ci | cyinit
+        outs, carries = [], []
+        for k in range(4):
+            outs.append(s[k] ^ c)
+            c = Mux(s[k], c, di[k])
+            carries.append(c)
+        m.d.comb += [o.eq(Cat(*outs)), co.eq(Cat(*carries))]
+    return o, co

@@ -36,6 +36,12 @@ def _load(netlist):
 
 
 def _core_kwargs(raw_inputs, pipeline_every, popcount, no_optimize) -> dict:
+    from .popcount import check_registered
+
+    try:
+        check_registered(popcount, pipeline_every)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     kwargs = {"raw_inputs": raw_inputs, "pipeline_every": pipeline_every}
     if popcount is not None:
         kwargs["popcount"] = popcount

@@ -33,7 +33,7 @@ from .encoder import EncoderError, InputEncoder, feature_shape
 from .groupsum import GroupSum
 from .layer import LutLayer
 from .pipeline import HEAD, Delays, block_latency, check_every, level_stage
-from .popcount import DEFAULT
+from .popcount import DEFAULT, check_registered
 
 __all__ = ["LGNCore", "EncoderError"]
 
@@ -53,6 +53,7 @@ class LGNCore(wiring.Component):
                  resynth: int | None = None, argmax: str = ARGMAX_DEFAULT, head_cells=None):
         _quiet(self)
         self.pipeline_every = check_every(pipeline_every)
+        check_registered(popcount, self.pipeline_every)  # before any work: one line
         if raw_inputs and netlist.encoding is None:
             raise EncoderError("this netlist has no encoding, so the core cannot take raw "
                                "inputs (build it without --raw-inputs)")
@@ -93,7 +94,7 @@ class LGNCore(wiring.Component):
                                f"has {net.n_inputs} inputs")
         self.head_stage = block_latency(len(net.layers), every)
         self.groupsum = _quiet(GroupSum(net.head.groups, net.head.offsets, strategy=popcount,
-                                        every=every))
+                                        every=every, cells=head_cells))
         for pc in self.groupsum.popcounts:
             _quiet(pc)
         self.argmax_strategy, self.head_cells = argmax, head_cells

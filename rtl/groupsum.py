@@ -4,6 +4,7 @@
 counted twice (it is wired to two popcount inputs). Groups may differ in size, be empty (the count
 is then the constant offset) or hold one bit. When pipelined, the classes whose popcount is shallower
 are delayed so that all counts leave together, ``.latency`` cycles after the bits arrive.
+``cells`` (``rtl.cells.HeadCells``) goes to each popcount (``ternary`` is built from them).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class GroupSum(Elaboratable):
     """Inputs ``i``: one 1-bit port per distinct signal read (``reads``, sorted global indices);
     output ``counts``."""
 
-    def __init__(self, groups, offsets, *, strategy: str = DEFAULT, every=None):
+    def __init__(self, groups, offsets, *, strategy: str = DEFAULT, every=None, cells=None):
         self._MustUse__silence = True  # no warning when the arguments are rejected
         self.groups = [[int(s) for s in g] for g in groups]
         self.offsets = [int(o) for o in offsets]
@@ -32,7 +33,8 @@ class GroupSum(Elaboratable):
         self.width = count_width(max(o + len(g) for o, g in zip(self.offsets, self.groups)))
         self.reads = sorted(set(s for g in self.groups for s in g))
         self._local = {s: j for j, s in enumerate(self.reads)}
-        self.popcounts = [Popcount(len(g), o, width=self.width, strategy=strategy, every=every)
+        self.popcounts = [Popcount(len(g), o, width=self.width, strategy=strategy, every=every,
+                                   cells=cells)
                           for g, o in zip(self.groups, self.offsets)]
         self.latency = max(p.latency for p in self.popcounts)
         self.i = [Signal(name=f"s{s}") for s in self.reads]  # 1-bit ports: see rtl.layer

@@ -35,8 +35,10 @@ raw_inputs = click.option(
 
 popcount = click.option(
     "--popcount", type=click.Choice(STRATEGIES), default=None,
-    help="GroupSum popcount structure [default: the target family's smallest (xc7: lut63, "
-         "iCE40: tree; BENCHMARKS.md Popcount); tree where there is no target].")
+    help="GroupSum popcount structure; ternary (7-series carry-chain counters, every stage "
+         "registered) needs --pipeline-every K and, for synth/verify/build, --target xc7 "
+         "--lut-cells [default: the target family's smallest (xc7: lut63, iCE40: tree; "
+         "BENCHMARKS.md Popcount); tree where there is no target].")
 
 argmax = click.option(
     "--argmax", type=click.Choice(ARGMAXES), default=None,

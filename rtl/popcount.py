@@ -1,6 +1,6 @@
 """Popcount generators: count the ones among ``n`` bits and add a constant offset.
 
-Three structures, selectable by name (``STRATEGIES``); bench/popcount_luts.py measures them with
+Five structures, selectable by name (``STRATEGIES``); bench/popcount_luts.py measures them with
 Yosys and BENCHMARKS.md (``## Popcount``) records why ``DEFAULT`` is the default:
 
 - ``tree``: an adder tree whose every node is ``a + b + cin`` with a spare input bit as the carry-in:
@@ -10,7 +10,17 @@ Yosys and BENCHMARKS.md (``## Popcount``) records why ``DEFAULT`` is the default
 - ``dadda``: Dadda carry-save reduction with explicit 3:2 full adders and 2:2 half adders (XOR /
   majority logic, one LUT level per stage) down to two rows, then one carry-propagate adder. The
   offset enters as constant bits in their columns.
+- ``lut63``: 6:3 compressors (one 6-input LUT per output bit), then the carry-in ``tree``.
 - ``behavioural``: ``sum(bits) + offset``, left to Yosys (the baseline).
+- ``ternary``: for **pipelined** cores only; built from 7-series cells (``LUT6_2`` + ``CARRY4``,
+  :mod:`rtl.cells`: the family's cells when ``cells`` is given, else the same tables and carry
+  equations as expressions, which Amaranth's simulator runs). Column compression by carry-chain
+  6:3 counters (two ``LUT6_2`` on two ``CARRY4`` stages count 5 bits in the LUTs plus one on
+  ``CYINIT``), stage after stage, then one carry-chain ternary adder (one ``LUT6_2`` per output
+  bit: ``O6`` the propagate, ``O5`` the majority the next bit adds). Every stage registers all its
+  outputs, so every carry-chain output that leaves a slice site goes into a flip-flop
+  (docs/hardware.md, *Compressor trees on carry chains*): the structure refuses a combinational
+  or ``head`` core, and its latency is its number of stages whatever ``every`` is.
 
 Each structure is a sequence of levels; with ``every = k`` the module registers after every k
 levels (see :mod:`rtl.pipeline`) and ``.latency`` is the number of cycles from ``i`` to ``o``.
@@ -23,11 +33,15 @@ from operator import add
 
 from amaranth.hdl import Cat, Const, Elaboratable, Module, Signal
 
+from .cells import carry4, lut6_2
 from .pipeline import Delays, block_latency, check_every, level_stage
 
-__all__ = ["STRATEGIES", "DEFAULT", "Popcount", "count_width", "popcount_levels"]
+__all__ = ["STRATEGIES", "DEFAULT", "REGISTERED", "Popcount", "count_width", "popcount_levels",
+           "check_registered"]
 
-STRATEGIES = ("tree", "lut63", "dadda", "behavioural")
+STRATEGIES = ("tree", "lut63", "dadda", "behavioural", "ternary")
+#: structures that register every one of their stages (they need an integer ``every``)
+REGISTERED = ("ternary",)
 DEFAULT = "tree"
 
 _DADDA = [2]
@@ -57,16 +71,26 @@ def _dadda_plan(n: int, offset: int) -> list:
     return heights
 
 
+def check_registered(strategy, every) -> None:
+    """One-line ``ValueError`` when ``strategy`` registers every stage and ``every`` is not an
+    integer pipeline (a combinational core or ``head``)."""
+    if strategy in REGISTERED and (every is None or isinstance(every, str)):
+        how = "a combinational core" if every is None else f"--pipeline-every {every}"
+        raise ValueError(f"popcount {strategy!r} registers every carry-chain stage, so it needs "
+                         f"a pipelined core (--pipeline-every K), not {how}")
+
+
 def popcount_levels(n: int, offset: int = 0, strategy: str = DEFAULT) -> int:
     """Number of logic levels of a popcount (what ``every`` cuts into stages)."""
-    return Popcount(n, offset, strategy=strategy).levels
+    every = 1 if strategy in REGISTERED else None
+    return Popcount(n, offset, strategy=strategy, every=every).levels
 
 
 class Popcount(Elaboratable):
     """``o = offset + popcount(i)``, ``width`` bits wide (must hold ``n + offset``)."""
 
     def __init__(self, n: int, offset: int = 0, *, width=None, strategy: str = DEFAULT,
-                 every=None):
+                 every=None, cells=None):
         self._MustUse__silence = True  # no warning when the arguments are rejected below
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown popcount strategy {strategy!r} "
@@ -79,12 +103,16 @@ class Popcount(Elaboratable):
             raise ValueError(f"width {self.width} cannot hold {self.n + self.offset}")
         self.strategy = strategy
         self.every = check_every(every)
+        check_registered(strategy, self.every)
+        self.cells = cells  # rtl.cells.HeadCells for ternary's cells (None: expressions)
+        # the stages the structure is cut into: a registered structure registers every level
+        self._stage_every = 1 if strategy in REGISTERED else self.every
         self.i = [Signal(name=f"b{k}") for k in range(self.n)]  # 1-bit ports: see rtl.layer
         self.o = Signal(self.width, name="o")
         scratch = Module()  # a dry run of the structure, to know its depth before elaboration
         scratch._MustUse__silence = True
         self.levels = self._construct(scratch, None)[1]
-        self.latency = block_latency(self.levels, self.every)
+        self.latency = block_latency(self.levels, self._stage_every)
 
     # -- helpers ---------------------------------------------------------------------------
     def _get(self, item, level):
@@ -94,7 +122,7 @@ class Popcount(Elaboratable):
         return self._delays.at(value, level_stage(made, every), level_stage(level, every))
 
     def _finish(self, m, value, made):
-        out = self._delays.at(value, level_stage(made, self.every), self.latency)
+        out = self._delays.at(value, level_stage(made, self._stage_every), self.latency)
         assert made == self.levels, "structure differs from its dry run"
         m.d.comb += self.o.eq(out)
 
@@ -111,7 +139,7 @@ class Popcount(Elaboratable):
 
     def elaborate(self, platform):
         m = Module()
-        value, made = self._construct(m, self.every)
+        value, made = self._construct(m, self._stage_every)
         if value is None:
             m.d.comb += self.o.eq(self.offset)
         else:
@@ -239,3 +267,103 @@ class Popcount(Elaboratable):
                          lambda *xs: Cat(*xs[:len(cols)]) + Cat(*xs[len(cols):]),
                          ops_a + ops_b, level, "cpa")
         return sig, level
+
+    # -- ternary: carry-chain counters and a ternary adder (7-series cells) --------------------
+    def _bit(self, m, level, value):
+        """A named 1-bit wire for one output of a level (each is read, and registered, once)."""
+        sig = Signal(name=f"x{self._count}")
+        self._count += 1
+        self._level_module(m, level).d.comb += sig.eq(value)
+        return sig
+
+    def _emit(self, m, level, cols, c, bit, j, lo, hi):
+        """Put output ``bit`` (bit ``j`` of a sum known to lie in ``lo..hi``) in column ``c``: as
+        a constant where every such sum has the same bit ``j``, not at all above the count's
+        width (such a bit is always 0: every bit adds a non-negative amount to the count)."""
+        if c >= len(cols):
+            return
+        seen = {(v >> j) & 1 for v in range(lo, hi + 1)}
+        if seen == {0}:
+            return
+        if seen == {1}:
+            cols[c].append((Const(1, 1), 0))
+        else:
+            cols[c].append((self._bit(m, level, bit), level))
+
+    def _counter(self, m, items, level, col, cols):
+        """A 6:3 counter on a carry chain. Five bits feed two LUT6_2: stage 0 ``S`` = their
+        parity, ``DI`` = 0 (``O5``); stage 1 ``S`` = bit 1 of their count, ``DI`` = bit 2 (``O5``);
+        the sixth bit enters on ``CYINIT``. Outputs ``O0`` (column ``col``), ``O1`` (``col + 1``)
+        and ``CO1`` (``col + 2``): the count of all six."""
+        lm = self._level_module(m, level)
+        vals = [self._get(it, level) for it in items]
+        # constants into the LUT tables, a real bit on CYINIT (the AX pin) when six are counted
+        order = ([v for v in vals if isinstance(v, Const)]
+                 + [v for v in vals if not isinstance(v, Const)])
+        e = order.pop() if len(order) == 6 else Const(0, 1)
+        lo = sum(v.value for v in vals if isinstance(v, Const))
+        hi = lo + sum(1 for v in vals if not isinstance(v, Const))
+        name = f"k{self._count}"
+        self._count += 1
+
+        def init(f6, f5):
+            return sum(((f6(q.bit_count()) << 32) | f5(q.bit_count())) << q for q in range(32))
+
+        s0, d0 = lut6_2(lm, self.cells, f"{name}_l0", init(lambda x: x & 1, lambda x: 0), order)
+        s1, d1 = lut6_2(lm, self.cells, f"{name}_l1",
+                        init(lambda x: (x >> 1) & 1, lambda x: (x >> 2) & 1), order)
+        o, co = carry4(lm, self.cells, f"{name}_c", Const(0, 1), e, [d0, d1], [s0, s1])
+        for j, (bit, c) in enumerate([(o[0], col), (o[1], col + 1), (co[1], col + 2)]):
+            self._emit(m, level, cols, c, bit, j, lo, hi)
+
+    def _ternary_adder(self, m, cols, level, width):
+        """The last stage: one carry chain over all columns (at most four bits in column 0,
+        three in the others). Bit j's LUT6_2 reads its column's a, b, c and ``y`` (column 0: the
+        fourth bit; above: bit j-1's ``O5``): ``O6 = a^b^c^y`` drives ``S``, ``DI = y``,
+        ``O5 = maj(a, b, c)``. The count fits ``width`` bits, so the top ``O5`` and carry are 0."""
+        lm = self._level_module(m, level)
+        xor4 = sum(((q & 15).bit_count() & 1) << q for q in range(32))
+        maj3 = sum((1 if (q & 7).bit_count() >= 2 else 0) << q for q in range(32))
+        init = (xor4 << 32) | maj3
+        y = Const(0, 1)
+        ss, ds = [], []
+        for j in range(width):
+            vals = [self._get(it, level) for it in cols[j]]
+            if j == 0 and len(vals) == 4:
+                y = vals.pop()
+            vals += [Const(0, 1)] * (3 - len(vals))
+            s, o5 = lut6_2(lm, self.cells, f"t{j}", init, vals + [y])
+            ss.append(s)
+            ds.append(y)
+            y = o5
+        outs, carry = [], Const(0, 1)
+        for c in range(0, width, 4):
+            o, co = carry4(lm, self.cells, f"tc{c // 4}", carry, Const(0, 1), ds[c:c + 4],
+                           ss[c:c + 4])
+            outs.extend(o[k] for k in range(min(4, width - c)))
+            carry = co[3]
+        return self._node(m, width, lambda *xs: Cat(*xs), [(b, level) for b in outs], level,
+                          "sum")
+
+    def _build_ternary(self, m, bits):
+        width = count_width(self.n + self.offset)
+        cols = [list(bits)] + [[] for _ in range(width - 1)]
+        for j in range(width):
+            if (self.offset >> j) & 1:
+                cols[j].append((Const(1, 1), 0))
+        cap = [4] + [3] * (width - 1)  # what the ternary adder takes per column
+        level = 0
+        while any(len(c) > cap[j] for j, c in enumerate(cols)):
+            level += 1
+            new = [[] for _ in cols]
+            for j, col in enumerate(cols):
+                col, counted = list(col), False
+                # full counters; a partial one for 5 left, or for 4 that would not fit the adder
+                while len(col) >= 5 or (len(col) == 4 and len(col) > cap[j] and not counted):
+                    take, col = col[:6], col[6:]
+                    self._counter(m, take, level, j, new)
+                    counted = True
+                new[j].extend(col)  # passed on (registered) to the next stage
+            cols = new
+        level += 1
+        return self._ternary_adder(m, cols, level, width), level

@@ -30,6 +30,15 @@ def test_mutate_lut_inverts_one_table():
     assert mutate_lut(text, 1) == text.replace("16'h0001", "16'hfffe")
 
 
+def test_mutate_lut_skips_flip_flop_inits():
+    # a 7-series FDRE's INIT is its power-up value: inverting it (the first INIT of a pipelined
+    # xc7 netlist with the ternary popcount; an SRL16E's with --pipeline-every 1) changed
+    # nothing, and verify --self-test MISSED it
+    text = ("FDRE #(.INIT(1'h0)) q (); SRL16E #(\n .INIT(4'h0),\n .IS_CLK_INVERTED(1'h0)\n) s ();"
+            " LUT6_2 #(.INIT(64'h0000000100000002)) l ();")
+    assert mutate_lut(text) == text.replace("64'h0000000100000002", "64'hfffffffefffffffd")
+
+
 def test_pipelined_rejected(tmp_path):
     d = core_design(random_netlist(0, 10, [8, 6], 4, 2), pipeline_every=1)
     with pytest.raises(EquivError, match="combinational"):
