@@ -71,10 +71,18 @@ def _samples(n, rng, count):
     return [int("".join(map(str, r[::-1])), 2) for r in rows]
 
 
-@pytest.mark.parametrize("every", [1, 3])
-def test_counts_every_n_to_200_with_offsets(every):
+#: the default run: every n where the stage plan changes most (1..40) and a spread up to 200;
+#: the slow run every n from 1 to 200 (Amaranth's simulator takes ~1 s per n on these machines)
+_SPREAD = list(range(1, 41)) + [47, 53, 64, 80, 97, 128, 150, 173, 199, 200]
+
+
+@pytest.mark.parametrize("every,ns", [
+    (1, _SPREAD), (3, _SPREAD[::3]),
+    pytest.param(1, range(1, 201), marks=pytest.mark.slow),
+    pytest.param(3, range(1, 201), marks=pytest.mark.slow)])
+def test_counts_every_n_to_200_with_offsets(every, ns):
     rng = np.random.default_rng(every)
-    cases = [(n, (n * 7 + every) % 40 if n % 3 else 0) for n in range(1, 201)]
+    cases = [(n, (n * 7 + every) % 40 if n % 3 else 0) for n in ns]
     samples = [_samples(n, rng, 24) for n, _ in cases]
     pcs, got = _run(cases, samples, every)
     for (n, off), pc, s, g in zip(cases, pcs, samples, got):
