@@ -9,7 +9,6 @@ large, failed check) into one-line ``click`` errors (``cli_errors``). ``lgn-hw b
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 import click
@@ -160,45 +159,24 @@ def verify_command(netlist_path, target, dataset, data_root, n_vectors, formal,
             click.echo(f"build {build_dir} matches {netlist_path}")
         return
     with cli_errors():
+        from lgn_hw.atomic import make_folders, remove_empty
+
         from .design import load_netlist
         from .devices import resolve_target
         from .staging import OutputError
         device = resolve_target(target)
         net = load_netlist(netlist_path)
         out = Path(out or Path(DEFAULT_OUT) / f"verify-{target}")
-        made = _missing_folders(out)
         try:                  # before any work: an unwritable --out is one line
-            out.mkdir(parents=True, exist_ok=True)
+            made = make_folders(out)
         except OSError as e:
             raise OutputError(f"--out {out}: cannot write there ({e.strerror or e})") from None
-        with _removed_if_unused(made):
+        try:
             _verify(net, device, out, dataset, data_root, n_vectors, formal, max_formal_gates,
                     self_test, raw_inputs, pipeline_every, popcount, argmax, resynth, lut_cells)
-
-
-def _missing_folders(path: Path) -> list[Path]:
-    """The folders ``path.mkdir(parents=True)`` would create, deepest first."""
-    made = []
-    p = Path(os.path.abspath(path))
-    while not p.exists() and p != p.parent:
-        made.append(p)
-        p = p.parent
-    return made
-
-
-@contextlib.contextmanager
-def _removed_if_unused(made: list[Path]):
-    """On failure, remove the folders this command created that are still empty (a refused
-    dataset or design leaves no empty --out behind); a folder with logs in it stays."""
-    try:
-        yield
-    except BaseException:
-        for p in made:
-            try:
-                p.rmdir()
-            except OSError:
-                break
-        raise
+        except BaseException:
+            remove_empty(made)  # refused before writing anything: no empty --out left behind
+            raise
 
 
 def _verify(net, device, out, dataset, data_root, n_vectors, formal, max_formal_gates, self_test,

@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_bytes_atomic", "write_text_atomic", "write_json_atomic", "stale_temps"]
+__all__ = ["write_bytes_atomic", "write_text_atomic", "write_json_atomic", "stale_temps",
+           "make_folders", "remove_empty"]
 
 _SUFFIX = ".tmp"
 
@@ -68,3 +69,24 @@ def stale_temps(folder: str | os.PathLike, names) -> list[Path]:
         found += [p for p in folder.glob(f"{_prefix(name)}*{_SUFFIX}")
                   if p.is_file() and len(p.name) > len(_prefix(name)) + len(_SUFFIX)]
     return sorted(found)
+
+
+def make_folders(path: str | os.PathLike) -> list[Path]:
+    """Create the folder ``path`` and its missing parents (``OSError`` as ``mkdir`` raises it);
+    returns the folders this call made, deepest first, for ``remove_empty`` to undo."""
+    made, p = [], Path(os.path.abspath(path))
+    while not p.exists() and p != p.parent:
+        made.append(p)
+        p = p.parent
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return made
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first, as ``make_folders`` returns them) while they are empty:
+    a command that fails before writing anything leaves no empty output folders behind."""
+    for p in folders:
+        try:
+            p.rmdir()
+        except OSError:  # not empty (something was written), or already gone: keep the rest
+            break

@@ -4,17 +4,21 @@ A family module (``flows/families/*.py``) may declare ``HeadCells(name, dual, ca
 knows no family. ``dual(init64, inputs6, o6, o5)`` is a dual-output 6-LUT (7-series ``LUT6_2``:
 ``O5`` is the function with input 5 low, ``O6`` with it high), ``carry4(ci, cyinit, di, s, o, co)``
 a 4-stage carry chain (``CARRY4``: ``O = S ^ C``, ``CO = S ? C : DI``, ``C`` of stage 0 is
-``CI | CYINIT``). Built from them, every cell here is *packable without registers*: a 7-series LUT
-site exports at most its O6 and one more signal (O5, or the carry stage's XOR or CO; nextpnr-xilinx
-``arch_place.cc`` refuses both O5 and a carry output of one site), so
+``CI | CYINIT``). ``lut6_2`` and ``carry4`` place one of each (or, with ``cells=None``, the same
+table and carry equations as expressions, the form Amaranth's simulator runs); a structure built
+from them decides what leaves a site. A 7-series LUT site exports at most its O6 and one more
+signal (O5, or the carry stage's XOR or CO; nextpnr-xilinx ``arch_place.cc`` refuses both O5 and a
+carry output of one site), so the combinational cells here are *packable without registers*:
 
 - ``dual_lut`` gives two functions of the same five inputs (O6 and O5 both exported, no carry);
 - ``greater`` compares two numbers on a carry chain, two bit pairs per site: O6 = "equal" drives
   S, O5 = "greater" feeds DI inside the site, the result leaves as one CO (nothing else exported).
 
-The Yosys cell count of these is then the number of LUT sites. Instances are opaque to Amaranth's
-simulator: the expression forms in ``rtl.argmax``/``rtl.popcount`` are simulated, the cell forms are
-checked with the family's cell models in Icarus (tests/test_rtl_cells.py).
+The Yosys cell count of these is then the number of LUT sites. The ``ternary`` popcount
+(``rtl.popcount``) exports O5 and carry outputs of one site too, and so registers every output of
+each stage (docs/hardware.md). Instances are opaque to Amaranth's simulator: the expression forms
+(``rtl.argmax``, ``rtl.popcount``, ``cells=None`` here) are simulated, the cell forms are checked
+with the family's cell models in Icarus (tests/test_rtl_cells.py, tests/test_rtl_popcount_ternary.py).
 """
 
 from __future__ import annotations
@@ -47,13 +51,8 @@ def _table(fn, n=5) -> int:
 def dual_lut(m, cells: HeadCells, name: str, f6, f5, inputs):
     """``(o6, o5)``: ``f6`` and ``f5`` (functions of a list of five bits; ``f5`` may be None) of
     up to five ``inputs`` in one dual-output LUT site (input 5 tied high)."""
-    ins = list(inputs) + [Const(0, 1)] * (5 - len(inputs))
-    if len(ins) != 5:
-        raise ValueError(f"a dual LUT takes at most 5 inputs, got {len(inputs)}")
     init = (_table(f6) << 32) | (_table(f5) if f5 is not None else 0)
-    o6, o5 = Signal(name=f"{name}_o6"), Signal(name=f"{name}_o5")
-    m.submodules[name] = cells.dual(init, ins + [Const(1, 1)], o6, o5)
-    return o6, o5
+    return lut6_2(m, cells, name, init, inputs)
 
 
 def greater(m, cells: HeadCells, name: str, a, b):
@@ -73,11 +72,7 @@ def greater(m, cells: HeadCells, name: str, a, b):
     carry, result = Const(0, 1), None
     for c in range(0, len(s), 4):
         k = len(s[c:c + 4])
-        pad = [Const(0, 1)] * (4 - k)
-        co = Signal(4, name=f"{name}_co{c // 4}")
-        m.submodules[f"{name}_c{c // 4}"] = cells.carry4(
-            carry if c else Const(0, 1), Const(0, 1), Cat(*di[c:c + 4], *pad),
-            Cat(*s[c:c + 4], *pad), Signal(4, name=f"{name}_x{c // 4}"), co)
+        _, co = carry4(m, cells, f"{name}_c{c // 4}", carry, Const(0, 1), di[c:c + 4], s[c:c + 4])
         result, carry = co[k - 1], co[3]
     return result
 

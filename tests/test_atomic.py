@@ -58,3 +58,18 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(p.stat().st_mode) == 0o644
+
+
+def test_make_folders_and_remove_empty_undo_only_what_was_made_and_is_still_empty(tmp_path):
+    from lgn_hw.atomic import make_folders, remove_empty
+
+    (tmp_path / "a").mkdir()
+    made = make_folders(tmp_path / "a" / "b" / "c")
+    assert made == [tmp_path / "a" / "b" / "c", tmp_path / "a" / "b"]
+    assert make_folders(tmp_path / "a" / "b" / "c") == []  # nothing new
+    remove_empty(made)
+    assert (tmp_path / "a").is_dir() and not (tmp_path / "a" / "b").exists()
+    made = make_folders(tmp_path / "a" / "b" / "c")
+    (tmp_path / "a" / "b" / "kept.txt").write_text("x")
+    remove_empty(made)
+    assert not (tmp_path / "a" / "b" / "c").exists() and (tmp_path / "a" / "b" / "kept.txt").exists()

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from lgn_hw.atomic import stale_temps, write_bytes_atomic, write_json_atomic
+from lgn_hw.atomic import make_folders, remove_empty, stale_temps, write_bytes_atomic, write_json_atomic
 from lgn_hw.untrusted import FileRefused, open_regular
 
 CONFIG = "config.json"
@@ -60,9 +60,8 @@ class CheckpointError(OutputError):
 def locked(out: str | os.PathLike):
     """Hold the output folder's lock for the duration of the ``with`` block (see the module)."""
     out = Path(out)
-    created = not out.exists()
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        made = make_folders(out)
         fd = os.open(out, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise OutputError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
@@ -78,11 +77,7 @@ def locked(out: str | os.PathLike):
             tmp.unlink(missing_ok=True)
         yield out
     except BaseException:
-        if created:
-            try:
-                out.rmdir()  # only if empty: nothing was written
-            except OSError:
-                pass
+        remove_empty(made)  # only while empty: nothing was written
         raise
     finally:
         os.close(fd)
