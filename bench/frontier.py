@@ -45,7 +45,7 @@ from frontier_seed import Options, run_seed  # noqa: E402
 
 RESULTS = REPO / "bench" / "frontier_results"  # committed (bench/results/ is git-ignored)
 DEFAULT_SEEDS = (0, 1, 2)
-TARGETS = ("sim", "xc7", "postsim", "ice40")
+TARGETS = ("sim", "xc7", "postsim", "xc7_pipelined", "postsim_pipelined", "ice40")
 
 
 @dataclass
@@ -57,6 +57,9 @@ class Point:
     # extra ``lgn-hw synth`` options for both 7-series runs, passed through as given (e.g.
     # ("--lut-cells", "--popcount", "lut63")); the frontier sets --target, --raw-inputs, --out
     synth_args: tuple = ()
+    # when set, the 7-series core is also synthesised and verified with these options added
+    # (stages xc7_pipelined, postsim_pipelined): pipeline registers and what only they allow
+    pipelined_args: tuple = ()
     build_args: tuple = ()  # extra ``lgn-hw build`` options for the iCE40 build, passed through
     ice40_raw: bool = True  # the iCE40 build takes raw features (hardware encoder) or bits
     sim_limit: int | None = None  # None: the whole test set
@@ -72,9 +75,13 @@ class Point:
 #: mnist-up5k preset values before the patch/shift/tau retune (the old points were trained so)
 OLD_UP5K = dict(tau=8.0, schedule="constant", first_layer="same", patch_window=16, augment_shift=0)
 LUT6_CELLS = ("--lut-cells", "--popcount", "lut63")
+#: the registered 7-series core: a register boundary every 2 logic levels (about 2 LUTs deep),
+#: and the ternary popcount (carry-chain 6:3 counters), which needs them (docs/hardware.md)
+PIPELINED_TERNARY = ("--pipeline-every", "2", "--popcount", "ternary")
 
 POINTS = {
-    "tiny": [Point("monk1-tiny", "monk1", dict(epochs=10, width=[40, 20]))],
+    "tiny": [Point("monk1-tiny", "monk1", dict(epochs=10, width=[40, 20]), synth_args=("--lut-cells",),
+                   pipelined_args=PIPELINED_TERNARY)],
     # connections are spelled out: a preset's default may change (the default preset went local)
     "quick": [
         Point("digits-random", "default", dict(epochs=100, connections="random"),
@@ -106,13 +113,13 @@ POINTS = {
               simulator="verilator", finetune=dict(epochs=3, hard_finetune=1.0, lr=0.002)),
         # one learned-mapping layer; whole core in LUT6 cells (family structures: lut63 popcount)
         Point("mnist-lut6-300", "mnist-lut6-300", dict(), targets=("xc7",), synth_args=("--lut-cells",),
-              simulator="verilator"),
+              pipelined_args=PIPELINED_TERNARY, simulator="verilator"),
         Point("mnist-lut6-500", "mnist-lut6-500", dict(), targets=("xc7",), synth_args=("--lut-cells",),
-              simulator="verilator"),
+              pipelined_args=PIPELINED_TERNARY, simulator="verilator"),
         Point("mnist-bits-300", "mnist-bits-300", dict(), targets=("xc7",), synth_args=("--lut-cells",),
-              simulator="verilator"),
+              pipelined_args=PIPELINED_TERNARY, simulator="verilator"),
         Point("mnist-bits-600", "mnist-bits-600", dict(), targets=("xc7",), synth_args=("--lut-cells",),
-              simulator="verilator"),
+              pipelined_args=PIPELINED_TERNARY, simulator="verilator"),
         Point("mnist-fanin6", "mnist-fanin6", dict(epochs=15, connections="random"),
               ice40_raw=False, sim_limit=2000, targets=("xc7",)),
         Point("mnist-fanin6-learned", "mnist-fanin6",
@@ -135,6 +142,10 @@ def check_point(point: Point, seeds, opts: Options, work: Path) -> None:
     check_cli_args("synth", list(point.synth_args), ("--target", "--out", "--raw-inputs"))
     if "xc7" in point.targets:  # the postsim stage passes them to lgn-hw verify too
         check_cli_args("verify", list(point.synth_args), ("--target", "--out", "--raw-inputs"))
+        if point.pipelined_args:
+            for cmd in ("synth", "verify"):
+                check_cli_args(cmd, [*point.synth_args, *point.pipelined_args],
+                               ("--target", "--out", "--raw-inputs"))
     if "ice40" in point.targets:
         check_cli_args("build", list(point.build_args),
                        ("--board", "--netlist", "--out", "--raw-inputs", "--pipeline-every"))
@@ -187,6 +198,10 @@ def _summary_line(rec: dict) -> str:
     if x:
         line += (f"; xc7 {x['luts']:,.0f} LUT6 mean (max {x['luts_max']:,}), without encoder "
                  f"{x['luts_no_encoder']:,.0f}")
+    if rec.get("xc7_pipelined"):
+        px = rec["xc7_pipelined"]
+        line += (f"; registered {px['luts']:,.0f} LUT6 (without encoder "
+                 f"{px['luts_no_encoder']:,.0f})")
     if ice:
         line += f"; iCE40 routed {ice['seeds_routed']}/{ice['seeds_built']}"
     return line + f" ({rec['seconds']:.0f} s)"

@@ -2,7 +2,8 @@
 
 ``aggregate`` turns a point's per-seed records into the point's record: test accuracy mean,
 sample standard deviation, min and max over the seeds (each seed kept), the validation mean, and
-the LUT counts' mean and max (7-series whole core and without the encoder; iCE40 UART design).
+the LUT counts' mean and max (7-series whole core and without the encoder, combinational and, for
+a point with ``pipelined_args``, registered; iCE40 UART design).
 ``markdown`` and ``plot`` render the sweep; ``PUBLISHED`` holds the published reference points,
 drawn at their published coordinates, each saying what it counts (they are not rebuilt here).
 """
@@ -49,6 +50,28 @@ def _stats(values: list) -> dict:
     return {"mean": statistics.fmean(values), "min": min(values), "max": max(values)}
 
 
+def _matches(posts: list) -> dict:
+    return {"matching": sum(s["matching"] for s in posts),
+            "samples": sum(s["samples"] for s in posts), "seeds_simulated": len(posts),
+            "all_match": bool(posts) and all(s["matching"] == s["samples"] for s in posts),
+            "full_test_set": bool(posts) and all(s["full_test_set"] for s in posts)}
+
+
+def _xc7_stats(xs: list) -> dict | None:
+    """LUT6 mean/min/max over the seeds synthesised (whole core, without the encoder)."""
+    if not xs:
+        return None
+    whole, core = _stats([x["luts"] for x in xs]), _stats([x["luts_no_encoder"] for x in xs])
+    shares = [x["popcount_argmax_share"] for x in xs if x.get("popcount_argmax_share") is not None]
+    ffs = [x["flip_flops"] for x in xs if x.get("flip_flops") is not None]
+    return {"luts": whole["mean"], "luts_min": whole["min"], "luts_max": whole["max"],
+            "luts_no_encoder": core["mean"], "luts_no_encoder_min": core["min"],
+            "luts_no_encoder_max": core["max"],
+            "flip_flops": statistics.fmean(ffs) if len(ffs) == len(xs) else None,
+            "popcount_argmax_share": statistics.fmean(shares) if shares else None,
+            "seeds_built": len(xs), "synth_args": xs[0]["synth_args"]}
+
+
 def aggregate(point, seeds: list, *, rebuild: str, seconds: float) -> dict:
     """The point's record: every seed's record plus the statistics over the seeds."""
     accs = [s["test_acc"] for s in seeds]
@@ -70,21 +93,10 @@ def aggregate(point, seeds: list, *, rebuild: str, seconds: float) -> dict:
                   "samples": sum(s["samples"] for s in sims), "seeds_simulated": len(sims),
                   "all_match": bool(sims) and all(s["matching"] == s["samples"] for s in sims),
                   "full_test_set": bool(sims) and all(s["full_test_set"] for s in sims)}
-    posts = [s["postsim"] for s in seeds if s.get("postsim")]
-    rec["postsim"] = {"matching": sum(s["matching"] for s in posts),
-                      "samples": sum(s["samples"] for s in posts), "seeds_simulated": len(posts),
-                      "all_match": bool(posts) and all(s["matching"] == s["samples"] for s in posts),
-                      "full_test_set": bool(posts) and all(s["full_test_set"] for s in posts)}
-    xs = [s["xc7"] for s in seeds if s.get("xc7")]
-    rec["xc7"] = None
-    if xs:
-        whole, core = _stats([x["luts"] for x in xs]), _stats([x["luts_no_encoder"] for x in xs])
-        shares = [x["popcount_argmax_share"] for x in xs if x.get("popcount_argmax_share") is not None]
-        rec["xc7"] = {"luts": whole["mean"], "luts_min": whole["min"], "luts_max": whole["max"],
-                      "luts_no_encoder": core["mean"], "luts_no_encoder_min": core["min"],
-                      "luts_no_encoder_max": core["max"],
-                      "popcount_argmax_share": statistics.fmean(shares) if shares else None,
-                      "seeds_built": len(xs), "synth_args": xs[0]["synth_args"]}
+    for suffix in ("", "_pipelined"):
+        rec["postsim" + suffix] = _matches([s["postsim" + suffix] for s in seeds
+                                            if s.get("postsim" + suffix)])
+        rec["xc7" + suffix] = _xc7_stats([s["xc7" + suffix] for s in seeds if s.get("xc7" + suffix)])
     ices = [s["ice40"] for s in seeds if s.get("ice40")]
     rec["ice40"] = None
     if ices:
@@ -143,6 +155,29 @@ HEADER = ("| point | dataset | gates (live after optimise, mean) | test acc. per
           "LUT6 without encoder, mean (max) | popcount + argmax share | sim match per seed | "
           "xc7 post-synthesis match per seed | "
           "iCE40 UP5K per seed (LUT4, UART design) | training time per seed | rebuild |")
+PIPE_HEADER = ("| point | options added | LUT6 whole core, mean (max) | LUT6 without encoder, "
+               "mean (max) | flip-flops, mean | combinational whole core, mean | "
+               "post-synthesis match per seed |")
+
+
+def _pipelined_table(points: list) -> str:
+    """The registered cores (points with ``pipelined_args``) beside their combinational count."""
+    pts = [p for p in points if p.get("xc7_pipelined")]
+    if not pts:
+        return ""
+    rows = ["", "Registered 7-series cores of the same netlists (`lgn-hw synth --target xc7` with "
+                "the point's options and these added):", "", PIPE_HEADER,
+            "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+    for p in pts:
+        x, n = p["xc7_pipelined"], p["n_seeds"]
+        extra = x["synth_args"][len(p["point"].get("synth_args") or ()):]
+        posts = ", ".join(f"{s['postsim_pipelined']['matching']}/{s['postsim_pipelined']['samples']}"
+                          if s.get("postsim_pipelined") else "–" for s in p["seeds"])
+        ff = "–" if x.get("flip_flops") is None else f"{x['flip_flops']:,.0f}"
+        comb = f"{p['xc7']['luts']:,.0f}" if p.get("xc7") else "–"
+        rows.append(f"| {p['name']} | `{' '.join(extra)}` | {_luts(x, 'luts', n)} | "
+                    f"{_luts(x, 'luts_no_encoder', n)} | {ff} | {comb} | {posts} |")
+    return "\n".join(rows) + "\n"
 
 
 def markdown(points: list) -> str:
@@ -165,13 +200,14 @@ def markdown(points: list) -> str:
             f"{_pct(p['valid_acc_mean'])} | {_luts(p['xc7'], 'luts', n)} | "
             f"{_luts(p['xc7'], 'luts_no_encoder', n)} | {share} | {sims} | {posts} | {ice} | {times} | "
             f"`{p['commands']['rebuild']}` |")
-    out = "\n".join(rows) + "\n"
+    out = "\n".join(rows) + "\n" + _pipelined_table(points)
     lines = ["", "Commands of each seed (run from the repository root; the frontier ran exactly "
                  "these):", ""]
     for p in points:
         lines.append(f"- **{p['name']}**")
         for s in p["seeds"]:
-            cmds = [c for key in ("train", "sim", "xc7", "postsim", "ice40") for c in s["commands"].get(key, [])]
+            cmds = [c for key in ("train", "sim", "xc7", "postsim", "xc7_pipelined",
+                                                       "postsim_pipelined", "ice40") for c in s["commands"].get(key, [])]
             lines.append(f"  - seed {s['seed']}: " + "; ".join(f"`{c}`" for c in cmds))
     return out + "\n".join(lines) + "\n"
 
@@ -205,6 +241,14 @@ def plot(points: list, title: str):
                 if key == "xc7" and h["luts_no_encoder"] != h["luts"]:
                     ax.scatter([h["luts_no_encoder"]], [y], facecolors="none",
                                edgecolors=f"C{k}", label="without encoder" if j == 0 else None)
+                pipe = p.get("xc7_pipelined") if key == "xc7" else None
+                if pipe:  # the registered core of the same netlists
+                    ax.scatter([pipe["luts"]], [y], marker="s", color=f"C{k}", alpha=0.6,
+                               label="registered core (pipelined options)" if j == 0 else None)
+                    if pipe["luts_no_encoder"] != pipe["luts"]:
+                        ax.scatter([pipe["luts_no_encoder"]], [y], marker="s", facecolors="none",
+                                   edgecolors=f"C{k}", label="registered, without encoder"
+                                   if j == 0 else None)
                 ax.annotate(f"{p['name']} ({p['n_seeds']} seeds)", (h["luts"], y), fontsize=7,
                             xytext=(4, 4), textcoords="offset points")
         if PUBLISHED_DATASET in datasets:

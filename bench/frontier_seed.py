@@ -14,7 +14,9 @@
    then ``lgn-hw verify --target xc7`` with the same options (stage ``postsim``): the whole core
    synthesised as counted, its Yosys netlist simulated in Icarus with the 7-series cell models
    against ``Netlist.evaluate`` on the test set, raw features in, and its self-test (one inverted
-   LUT must be caught);
+   LUT must be caught); a point with ``pipelined_args`` repeats both (stages ``xc7_pipelined``
+   and ``postsim_pipelined``, folders ``xc7-pipelined*``) for the core with those options added
+   (pipeline registers, and the structures only a registered core has);
 5. ``lgn-hw build --board icebreaker`` (iCE40 UP5K, UART design, placed and routed) under a time
    limit; a combinational core that misses the clock is retried with pipeline registers.
 
@@ -50,7 +52,7 @@ class Options:
     device: str | None = None
     retrain: bool = False
     rebuild: bool = False
-    targets: tuple = ("sim", "xc7", "postsim", "ice40")
+    targets: tuple = ("sim", "xc7", "postsim", "xc7_pipelined", "postsim_pipelined", "ice40")
     stages: bool = False  # iCE40: also the hierarchical (per-stage) synthesis
     pnr_timeout: float = 1200
     live: bool = True  # show the commands' progress as it comes
@@ -210,10 +212,11 @@ def _synth(tag, argv, out: Path) -> dict:
     return {**rep, "_seconds": ran.seconds}
 
 
-def synth_xc7(tag, whole_argv, core_argv, d: Path, synth_args) -> dict:
-    """Whole core (encoder included when raw) and, when there is an encoder, the core without it."""
-    whole = _synth(tag, whole_argv, d / "xc7")
-    core = _synth(tag, core_argv, d / "xc7-core") if core_argv else whole
+def synth_xc7(tag, whole_argv, core_argv, d: Path, synth_args, name: str = "xc7") -> dict:
+    """Whole core (encoder included when raw) and, when there is an encoder, the core without it
+    (into ``d/<name>`` and ``d/<name>-core``)."""
+    whole = _synth(tag, whole_argv, d / name)
+    core = _synth(tag, core_argv, d / f"{name}-core") if core_argv else whole
     stages = {k: v.get("lut", 0) for k, v in (whole.get("stages") or {}).items()}
     hier = sum(stages.values()) or None
     head = stages.get("groupsum", 0) + stages.get("argmax", 0)
@@ -225,8 +228,9 @@ def synth_xc7(tag, whole_argv, core_argv, d: Path, synth_args) -> dict:
             "synth_args": list(synth_args),
             "includes": "encoder, gates, popcounts, argmax" if core_argv else
                         "gates, popcounts, argmax (the netlist has no encoder)",
-            "report": path_arg(d / "xc7" / "report.json"),
-            "report_no_encoder": path_arg(d / "xc7-core" / "report.json") if core_argv else None,
+            "flip_flops": whole["resources"].get("ff", 0),
+            "report": path_arg(d / name / "report.json"),
+            "report_no_encoder": path_arg(d / f"{name}-core" / "report.json") if core_argv else None,
             "seconds": round(whole["_seconds"] + (core["_seconds"] if core_argv else 0), 1)}
 
 
@@ -292,13 +296,37 @@ def build_ice40_retrying(point, netlist: Path, out: Path, opts: Options) -> dict
 
 
 def _outcome(key: str, r: dict) -> str:
-    if key in ("sim", "postsim"):
+    if key in ("sim", "postsim", "postsim_pipelined"):
         return f"{r['matching']}/{r['samples']} samples match ({r['seconds']:.0f} s)"
-    if key == "xc7":
+    if key in ("xc7", "xc7_pipelined"):
         return (f"{r['luts']:,} LUT6 whole core, {r['luts_no_encoder']:,} without the encoder "
                 f"({r['seconds']:.0f} s)")
     return (f"{r['luts']:,} LUT4, Fmax {r['fmax_mhz']} MHz" if r.get("fits")
             else r.get("error", "not built")) + f" ({r['seconds']:.0f} s)"
+
+
+def _xc7_plan(point, tag, d: Path, nl: str, cfg, raw: bool, opts: Options, suffix: str,
+              args: tuple) -> dict:
+    """Stages ``xc7<suffix>`` (synthesis, whole core and without the encoder) and
+    ``postsim<suffix>`` (post-synthesis simulation of the whole core, self-test) with ``args``."""
+    name = "xc7" + suffix.replace("_", "-")
+    whole = lgn_hw_argv("synth", nl, "--target", "xc7", *(["--raw-inputs"] if raw else []),
+                        *args, "--out", path_arg(d / name))
+    core = lgn_hw_argv("synth", nl, "--target", "xc7", *args, "--no-hierarchy",
+                       "--out", path_arg(d / f"{name}-core")) if raw else None
+    verify = lgn_hw_argv("verify", "--netlist", nl, "--target", "xc7",
+                         *(["--raw-inputs"] if raw else []), *args, "--dataset",
+                         cfg.dataset, *(["--vectors", point.sim_limit] if point.sim_limit else []),
+                         *(["--data-root", str(Path(opts.data_root).resolve())] if opts.data_root else []),
+                         "--no-formal", "--self-test", "--out", path_arg(d / f"verify-{name}"))
+    log = d / f"verify-{name}.log"
+    return {
+        "xc7" + suffix: ([whole] + ([core] if core else []),
+                         lambda: synth_xc7(tag, whole, core, d, args, name),
+                         [d / name / "report.json"] + ([d / f"{name}-core" / "report.json"] if core else [])),
+        "postsim" + suffix: ([verify], lambda: verify_xc7(tag, verify, log, raw, point.sim_limit),
+                             [log]),
+    }
 
 
 def _hw_plan(point, tag: str, d: Path, netlist: Path, cfg, raw: bool, opts: Options) -> dict:
@@ -308,25 +336,14 @@ def _hw_plan(point, tag: str, d: Path, netlist: Path, cfg, raw: bool, opts: Opti
                       *(["--raw-inputs"] if raw else []),
                       *(["--limit", point.sim_limit] if point.sim_limit else []),
                       *(["--data-root", str(Path(opts.data_root).resolve())] if opts.data_root else []))
-    whole = lgn_hw_argv("synth", nl, "--target", "xc7", *(["--raw-inputs"] if raw else []),
-                        *point.synth_args, "--out", path_arg(d / "xc7"))
-    core = lgn_hw_argv("synth", nl, "--target", "xc7", *point.synth_args, "--no-hierarchy",
-                       "--out", path_arg(d / "xc7-core")) if raw else None
-    verify = lgn_hw_argv("verify", "--netlist", nl, "--target", "xc7",
-                         *(["--raw-inputs"] if raw else []), *point.synth_args, "--dataset",
-                         cfg.dataset, *(["--vectors", point.sim_limit] if point.sim_limit else []),
-                         *(["--data-root", str(Path(opts.data_root).resolve())] if opts.data_root else []),
-                         "--no-formal", "--self-test", "--out", path_arg(d / "verify-xc7"))
     ice = ice40_argv(point, netlist, d / "ice40", opts.stages, point.pipeline_every)
     plan = {"sim": ([sim], lambda: simulate(tag, sim, d / "sim.log", raw, point.sim_limit),
                     [d / "sim.log"])}
     if "xc7" in point.targets:
-        plan["xc7"] = ([whole] + ([core] if core else []),
-                       lambda: synth_xc7(tag, whole, core, d, point.synth_args),
-                       [d / "xc7" / "report.json"] + ([d / "xc7-core" / "report.json"] if core else []))
-        plan["postsim"] = ([verify], lambda: verify_xc7(tag, verify, d / "verify-xc7.log", raw,
-                                                        point.sim_limit),
-                           [d / "verify-xc7.log"])
+        plan.update(_xc7_plan(point, tag, d, nl, cfg, raw, opts, "", point.synth_args))
+        if point.pipelined_args:  # the same core with pipeline registers (and their structures)
+            plan.update(_xc7_plan(point, tag, d, nl, cfg, raw, opts, "_pipelined",
+                                  (*point.synth_args, *point.pipelined_args)))
     if "ice40" in point.targets:
         plan["ice40"] = ([ice], lambda: build_ice40_retrying(point, netlist, d / "ice40", opts),
                          [d / "ice40.log"])

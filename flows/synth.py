@@ -83,6 +83,11 @@ def synth_script(device: Device, top: str, sources, *, keep: list[str] = (),
     # Yosys 0.70's abc9 re-integration can assert (`count_id(wire->name) == 0`) on designs with
     # wiring-only modules or pipeline registers; purging unused internal wires first avoids it.
     lines += PRE_SYNTH
+    if keep:
+        # ... and with kept modules that instantiate vendor cells on multi-bit wires (the
+        # registered ternary popcount's groupsum) it still does; single-bit wires avoid it
+        # (Yosys issue #4349). Only the per-stage run: the flat run's totals stay as they were.
+        lines.append("splitnets")
     lines += [synth_command(device, top), "tee -q -o stat.json stat -json", "stat"]
     if write_netlists:
         lines += ["write_json synth.json", "write_verilog -noattr synth.v"]

@@ -217,6 +217,43 @@ def test_interrupted_seed_resumes_and_seeds_run_in_parallel(built, tmp_path, dat
     assert point["xc7"] is None  # not synthesised: --targets sim
 
 
+def test_pipelined_stages_synthesise_and_verify_the_registered_core(built, tmp_path, data_root):
+    """A point's ``pipelined_args``: the same netlist synthesised again with them added (whole
+    core and without the encoder) and verified after synthesis; the table and plot show it."""
+    import shutil
+
+    work = tmp_path / "work"
+    shutil.copytree(built["work"], work)
+    summary, res = build(work, tmp_path / "out", data_root, "--seeds", "0",
+                         "--targets", "xc7_pipelined,postsim_pipelined")
+    assert "] training:" not in res.output  # the copied training is reused
+    (point,) = summary["points"]
+    (s,) = point["seeds"]
+    x = s["xc7_pipelined"]
+    whole = json.loads(Path(x["report"]).read_text())
+    core = json.loads(Path(x["report_no_encoder"]).read_text())
+    assert x["luts"] == whole["resources"]["lut"] > x["luts_no_encoder"] == core["resources"]["lut"] > 0
+    assert whole["design"]["pipeline_every"] == 2 and whole["design"]["popcount"] == "ternary"
+    assert x["flip_flops"] == whole["resources"]["ff"] > 0 and whole["resources"]["carry"] > 0
+    assert x["synth_args"] == ["--lut-cells", "--pipeline-every", "2", "--popcount", "ternary"]
+    assert s["commands"]["xc7_pipelined"][0].endswith(
+        "--raw-inputs --lut-cells --pipeline-every 2 --popcount ternary "
+        f"--out {s['dir']}/xc7-pipelined")
+    post = s["postsim_pipelined"]
+    assert post["matching"] == post["samples"] == s["n_test"] and post["self_test_caught"]
+    assert "--pipeline-every 2 --popcount ternary" in s["commands"]["postsim_pipelined"][0]
+    assert point["xc7_pipelined"]["luts"] == x["luts"] and point["postsim_pipelined"]["all_match"]
+    assert "xc7" not in s  # not asked for in this folder: the combinational stage is not run
+    md = (tmp_path / "out" / "frontier_tiny.md").read_text()
+    assert frontier_report.PIPE_HEADER in md
+    row = next(line for line in md.splitlines()
+               if line.startswith("| monk1-tiny | `--pipeline-every 2 --popcount ternary`"))
+    assert f"{x['luts']:,} (max {x['luts']:,})" in row and f"{post['samples']}/{post['samples']}" in row
+    fig = frontier_report.plot([{**built["point"], "xc7_pipelined": point["xc7_pipelined"]}], "t")
+    labels = fig.axes[1].get_legend_handles_labels()[1]
+    assert "registered core (pipelined options)" in labels
+
+
 def test_plot_and_table_with_published_points(built):
     p = {**built["point"], "name": "mnist-like", "dataset": "mnist"}
     fig = frontier_report.plot([p, built["point"]], "t")
@@ -258,7 +295,8 @@ def test_ice40_cells_mark_no_fit_and_timing():
 
 @pytest.mark.parametrize("args, msg", [
     (["--only", "nope"], "unknown point(s) nope in tiny mode; known: monk1-tiny"),
-    (["--targets", "vivado"], "--targets: unknown vivado (use sim, xc7, postsim, ice40)"),
+    (["--targets", "vivado"], "--targets: unknown vivado (use sim, xc7, postsim, xc7_pipelined, "
+                                "postsim_pipelined, ice40)"),
     (["--seeds", "0,x"], "--seeds: expected comma-separated integers, got '0,x'"),
     (["--seeds", "1,1"], "--seeds: expected distinct non-negative seeds, got '1,1'"),
 ])
