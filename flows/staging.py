@@ -10,8 +10,11 @@ killed mid-build (SIGKILL) stays a hidden, marked staging folder that the next r
 ``out`` removes. So ``out`` is always the complete old result or the complete new one.
 
 ``out`` may only replace an empty folder, an earlier lgn-hw result (a ``config.json`` with a
-``command``) or a folder of ``*.log`` files only: a build never deletes a folder it did not make. ``check_complete`` is what
-readers call; ``sigterm_as_exit`` turns SIGTERM into an exception so the same clean-up runs
+``command``) or a folder of ``*.log`` files only: a build never deletes a folder it did not make.
+Every result lists the files it wrote (``MANIFEST``); a result holding a file that is not in its
+list (notes a user saved there) is refused as well, before the build and again at the swap, so a
+rebuild never deletes a user's file. A symlinked ``out`` keeps its link: the build replaces the
+folder it points to. ``check_complete`` is what readers call; ``sigterm_as_exit`` turns SIGTERM into an exception so the same clean-up runs
 (and ``flows.tools.run_tool`` kills the running tool's process group) before the process dies of
 the signal.
 """
@@ -31,7 +34,9 @@ __all__ = ["staged", "OutputError", "check_complete", "check_output", "sigterm_a
            "MARKER"]
 
 MARKER = "INCOMPLETE"
+MANIFEST = ".lgn-hw-files"  # the relative paths of every file the build wrote, one JSON list
 _STAGING = ".staging-"
+_MANIFEST_LIMIT = 16 << 20
 
 
 class OutputError(Exception):
@@ -47,17 +52,45 @@ def check_complete(folder) -> Path:
     return folder
 
 
-def _ours(folder: Path) -> bool:
-    """An earlier lgn-hw result, or a folder holding only logs of earlier attempts (what
-    bench/frontier.py leaves after a build that did not fit)."""
+def _files(folder: Path) -> list[str]:
+    """Every file (and link, and special file) below ``folder``, as sorted relative paths."""
+    out = []
+    for root, dirs, names in os.walk(folder):
+        rel = Path(root).relative_to(folder)
+        # a linked folder is listed as an entry, not followed
+        names = names + [d for d in dirs if os.path.islink(os.path.join(root, d))]
+        out += [(rel / n).as_posix() for n in names]
+    return sorted(out)
+
+
+def _foreign(folder: Path) -> str | None:
+    """Why ``folder`` may not be replaced (a sentence), or None: it is empty, an earlier lgn-hw
+    result, or holds only logs of earlier attempts (what bench/frontier.py leaves after a build
+    that did not fit)."""
     if all(p.is_file() and p.suffix == ".log" for p in folder.iterdir()):
-        return True
+        return None
     from lgn_hw.untrusted import FileRefused, read_regular
+    not_ours = "a non-empty folder that is not an lgn-hw result"
     try:      # a FIFO or a huge file named config.json is not ours (and must not hang us)
         cfg = json.loads(read_regular(folder / "config.json", 1 << 20, "config"))
     except (FileRefused, ValueError, RecursionError):
-        return False
-    return isinstance(cfg, dict) and isinstance(cfg.get("command"), str)
+        return not_ours
+    if not (isinstance(cfg, dict) and isinstance(cfg.get("command"), str)):
+        return not_ours
+    if not (folder / MANIFEST).exists() and not (folder / MANIFEST).is_symlink():
+        return None   # a result written before results listed their files
+    try:
+        listed = json.loads(read_regular(folder / MANIFEST, _MANIFEST_LIMIT, "file list"))
+    except (FileRefused, ValueError, RecursionError):
+        return f"an lgn-hw result whose file list {MANIFEST} is unreadable"
+    if not (isinstance(listed, list) and all(isinstance(x, str) for x in listed)):
+        return f"an lgn-hw result whose file list {MANIFEST} is not a list of paths"
+    extra = [f for f in _files(folder) if f not in set(listed) | {MANIFEST}]
+    if extra:
+        more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
+        return (f"an lgn-hw result that also holds {extra[0]}{more}, which no build wrote; "
+                f"move it away first")
+    return None
 
 
 def check_output(out) -> Path:
@@ -75,9 +108,11 @@ def _check_target(out: Path) -> None:
                           f"written)")
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not _ours(out) and not (out / MARKER).exists():
-        raise OutputError(f"--out {out}: a non-empty folder that is not an lgn-hw result; "
-                          f"choose an empty or new folder (nothing was written)")
+    why = (_foreign(out) if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists()
+           else None)
+    if why:
+        raise OutputError(f"--out {out}: {why}; choose an empty or new folder (nothing was "
+                          f"written)")
     parent = out.parent if str(out.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -123,6 +158,15 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def _swap_in(stage: Path, out: Path) -> None:
     (stage / MARKER).unlink()
+    from lgn_hw.atomic import write_json_atomic
+    write_json_atomic(stage / MANIFEST, [f for f in _files(stage) if f != MANIFEST], indent=None)
+    why = _foreign(out) if out.is_dir() and any(out.iterdir()) else None
+    if why:   # a file was saved into the old result while this one was built
+        new = out.parent / f"{out.name}.new"
+        shutil.rmtree(new, ignore_errors=True)
+        os.rename(stage, new)
+        raise OutputError(f"--out {out}: during the build it became {why}; it is untouched, and "
+                          f"the new result is in {new}")
     if not out.exists():
         os.rename(stage, out)
         return
@@ -140,6 +184,9 @@ def staged(out):
     """Yield a fresh staging folder for ``out``; swap it in when the block completes."""
     out = Path(out)
     _check_target(out)
+    if out.is_symlink():     # the folder it points to is replaced; the link stays
+        out = Path(os.path.realpath(out))
+        _check_target(out)
     out = Path(os.path.abspath(out))    # its name and parent, also for a relative spelling
     _remove_stale(out)
     stage = out.parent / f".{out.name}{_STAGING}{os.getpid()}-{secrets.token_hex(3)}"

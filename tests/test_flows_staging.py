@@ -14,7 +14,7 @@ pytest.importorskip("amaranth")  # hardware tests skip where amaranth is absent 
 from click.testing import CliRunner
 
 from flows.report import ReportError, check_binding, load_report
-from flows.staging import MARKER, OutputError, check_complete, check_output, staged
+from flows.staging import MANIFEST, MARKER, OutputError, check_complete, check_output, staged
 from lgn_hw.cli import main
 from lgn_hw.netlist import random_netlist
 
@@ -86,6 +86,67 @@ def test_foreign_and_unwritable_outputs_are_refused(tmp_path):
     logs.mkdir()
     (logs / "build.log").write_text("did not fit")
     assert check_output(logs) == logs
+
+
+def test_a_users_file_in_a_result_is_never_deleted_by_a_rebuild(tmp_path):
+    out = tmp_path / "out"
+    with staged(out) as s:
+        _result(s, "old")
+        (s / "flat").mkdir()
+        (s / "flat" / "synth.log").write_text("log")
+    assert json.loads((out / MANIFEST).read_text()) == ["config.json", "data.txt", "flat/synth.log"]
+    (out / "flat" / "notes.txt").write_text("my notes")      # a user saves a file into it
+    with pytest.raises(OutputError, match=r"also holds flat/notes.txt, which no build wrote"):
+        check_output(out)
+    with pytest.raises(OutputError, match="nothing was written"):
+        with staged(out) as s:
+            raise AssertionError("not reached: refused before the build")
+    assert (out / "flat" / "notes.txt").read_text() == "my notes"
+    (out / "flat" / "notes.txt").unlink()
+    with staged(out) as s:                                   # now it may be replaced
+        _result(s, "new")
+    assert (out / "data.txt").read_text() == "new" and not (out / "flat").exists()
+
+
+def test_a_file_saved_during_the_build_keeps_the_old_result(tmp_path):
+    out = tmp_path / "out"
+    with staged(out) as s:
+        _result(s, "old")
+    with pytest.raises(OutputError, match=r"during the build it became .* holds todo.txt.*"
+                                          r"the new result is in .*out\.new"):
+        with staged(out) as s:
+            _result(s, "new")
+            (out / "todo.txt").write_text("saved during the build")
+    assert (out / "todo.txt").read_text() == "saved during the build"
+    assert (out / "data.txt").read_text() == "old"
+    assert (tmp_path / "out.new" / "data.txt").read_text() == "new"
+    assert not (tmp_path / "out.new" / MARKER).exists()
+
+
+def test_a_result_without_a_file_list_is_replaced_as_before(tmp_path):
+    out = tmp_path / "out"          # written before results listed their files
+    out.mkdir()
+    _result(out, "old")
+    with staged(out) as s:
+        _result(s, "new")
+    assert (out / "data.txt").read_text() == "new"
+    (out / MANIFEST).write_text("{not json")
+    with pytest.raises(OutputError, match="file list .* is unreadable"):
+        check_output(out)
+
+
+def test_a_symlinked_out_keeps_its_link(tmp_path):
+    real = tmp_path / "disk" / "results"
+    real.parent.mkdir()
+    link = tmp_path / "out"
+    link.symlink_to(real, target_is_directory=True)
+    for tag in ("old", "new"):
+        with staged(link) as s:
+            _result(s, tag)
+        assert link.is_symlink() and (real / "data.txt").read_text() == tag
+        assert (link / "data.txt").read_text() == tag
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["disk", "out"]
+    assert sorted(p.name for p in real.parent.iterdir()) == ["results"]
 
 
 def test_the_current_folder_or_one_above_it_is_refused(tmp_path, monkeypatch):
