@@ -110,11 +110,20 @@ def _cell_type(verilog: str, at: int) -> str:
     return words[-1].lower() if hash_at >= 0 and words else ""
 
 
+def _lut_inits(verilog: str) -> list:
+    return [m for m in _INIT.finditer(verilog) if "lut" in _cell_type(verilog, m.start())]
+
+
+def count_luts(verilog: str) -> int:
+    """How many LUT cells (with a truth table ``mutate_lut`` can invert) the netlist has."""
+    return len(_lut_inits(verilog))
+
+
 def mutate_lut(verilog: str, index: int = 0) -> str:
     """The netlist with the ``index``-th LUT's truth table inverted (a deliberate bug). Only LUT
     cells count: an ``INIT`` of a flip-flop (7-series ``FDRE``) or shift register (``SRL16E``) is
     its power-up contents, whose inversion a pipelined design may never show."""
-    matches = [m for m in _INIT.finditer(verilog) if "lut" in _cell_type(verilog, m.start())]
+    matches = _lut_inits(verilog)
     if not matches:
         raise EquivError("no LUT initialisation found to mutate")
     m = matches[index % len(matches)]
@@ -129,4 +138,4 @@ def write_mutant(synth_v, out_path, index: int = 0) -> Path:
     return write_text_atomic(out_path, mutate_lut(Path(synth_v).read_text(), index))
 
 
-__all__ += ["write_mutant"]
+__all__ += ["write_mutant", "count_luts"]

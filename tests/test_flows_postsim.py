@@ -102,3 +102,34 @@ def test_dataset_for_a_netlist_without_encoding_is_refused_not_replaced(tmp_path
     assert r.exit_code != 0 and r.output == ("Error: the netlist has no encoding (its inputs are "
                                              "bits): dataset features cannot be fed to it\n"), r.output
     assert not (tmp_path / "v").exists()
+
+
+def test_self_test_tries_another_lut_when_one_changes_no_output(tmp_path, monkeypatch):
+    """A LUT whose inversion changes no output on the checked inputs (the low digit of one argmax
+    comparison, say: a registered MNIST core's first LUT) is not a miss: verify inverts another
+    LUT of the netlist, and that one must be caught. Here the first mutant's simulation is given
+    the unchanged netlist (a mutation nothing can see); the second is real and caught."""
+    from click.testing import CliRunner
+
+    import flows.postsim
+    from lgn_hw.cli import main
+
+    real, calls = flows.postsim.postsim, []
+
+    def first_unseen(design, device, vec, work, synth_v=None):
+        calls.append(synth_v)
+        if "mutant" in str(work) and len(calls) == 2:      # calls[0] is the netlist itself
+            synth_v = calls[0]
+        return real(design, device, vec, work, synth_v=synth_v)
+
+    monkeypatch.setattr(flows.postsim, "postsim", first_unseen)
+    path = tmp_path / "n.json"
+    random_netlist(3, 12, [16, 8], 4, 2).save(path)
+    r = CliRunner().invoke(main, ["verify", "--netlist", str(path), "--target", "xc7",
+                                  "--vectors", "50", "--no-formal", "--self-test",
+                                  "--out", str(tmp_path / "v")])
+    assert r.exit_code == 0, r.output
+    assert len(calls) == 3 and "changes no output on these inputs; inverting another" in r.output
+    assert "self-test, one LUT inverted: simulation caught it" in r.output
+    n = int(r.output.split(" of ")[-1].split(")")[0])
+    assert f"mismatches; LUT {1 + n // 4} of {n})" in r.output   # the next of 4 spread LUTs
