@@ -14,9 +14,9 @@ killed mid-build (SIGKILL) stays a hidden, marked staging folder that the next r
 Every result lists the files it wrote (``MANIFEST``); a result holding a file that is not in its
 list (notes a user saved there) is refused as well, before the build and again at the swap, so a
 rebuild never deletes a user's file. A symlinked ``out`` keeps its link: the build replaces the
-folder it points to. ``check_complete`` is what readers call; ``sigterm_as_exit`` turns SIGTERM into an exception so the same clean-up runs
-(and ``flows.tools.run_tool`` kills the running tool's process group) before the process dies of
-the signal.
+folder it points to. ``check_complete`` is what readers call; ``sigterm_as_exit`` turns SIGTERM
+into an exception so the same clean-up runs (and ``flows.tools.run_tool`` kills the running tool's
+process group) before the process dies of the signal.
 """
 
 from __future__ import annotations
@@ -163,7 +163,8 @@ def _swap_in(stage: Path, out: Path) -> None:
     why = _foreign(out) if out.is_dir() and any(out.iterdir()) else None
     if why:   # a file was saved into the old result while this one was built
         new = out.parent / f"{out.name}.new"
-        shutil.rmtree(new, ignore_errors=True)
+        if new.exists() or new.is_symlink():     # never replace anything already there
+            new = out.parent / f"{out.name}.new-{os.getpid()}-{secrets.token_hex(3)}"
         os.rename(stage, new)
         raise OutputError(f"--out {out}: during the build it became {why}; it is untouched, and "
                           f"the new result is in {new}")

@@ -121,6 +121,12 @@ def test_a_file_saved_during_the_build_keeps_the_old_result(tmp_path):
     assert (out / "data.txt").read_text() == "old"
     assert (tmp_path / "out.new" / "data.txt").read_text() == "new"
     assert not (tmp_path / "out.new" / MARKER).exists()
+    (out / "todo.txt").unlink()     # again: out.new is there and is kept, the newer result beside it
+    with pytest.raises(OutputError, match=r"the new result is in .*out\.new-\d+-"):
+        with staged(out) as s:
+            _result(s, "newer")
+            (out / "todo.txt").write_text("again")
+    assert (tmp_path / "out.new" / "data.txt").read_text() == "new"
 
 
 def test_a_result_without_a_file_list_is_replaced_as_before(tmp_path):
