@@ -170,7 +170,7 @@ def _pipelined_table(points: list) -> str:
             "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
     for p in pts:
         x, n = p["xc7_pipelined"], p["n_seeds"]
-        extra = x["synth_args"][len(p["point"].get("synth_args") or ()):]
+        extra = p["point"]["pipelined_args"]
         posts = ", ".join(f"{s['postsim_pipelined']['matching']}/{s['postsim_pipelined']['samples']}"
                           if s.get("postsim_pipelined") else "–" for s in p["seeds"])
         ff = "–" if x.get("flip_flops") is None else f"{x['flip_flops']:,.0f}"

@@ -88,8 +88,7 @@ def _foreign(folder: Path) -> str | None:
     extra = [f for f in _files(folder) if f not in set(listed) | {MANIFEST}]
     if extra:
         more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
-        return (f"an lgn-hw result that also holds {extra[0]}{more}, which no build wrote; "
-                f"move it away first")
+        return f"an lgn-hw result that also holds {extra[0]}{more}, which no build wrote"
     return None
 
 
@@ -111,8 +110,8 @@ def _check_target(out: Path) -> None:
     why = (_foreign(out) if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists()
            else None)
     if why:
-        raise OutputError(f"--out {out}: {why}; choose an empty or new folder (nothing was "
-                          f"written)")
+        raise OutputError(f"--out {out}: {why}; move that away, or choose an empty or new "
+                          f"folder (nothing was written)")
     parent = out.parent if str(out.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
