@@ -132,7 +132,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
     # the GroupSum: the most accurate per LUT of what was tried on validation (BENCHMARKS.md,
     # Accuracy: 3-seed means and LUT6 counts of the whole core and of the core without encoder)
     # Gaussian initialisation and lr 0.02: +0.31 points of 3-seed validation mean (BENCHMARKS.md)
-    "mnist-lut6-300": ("MNIST, 97.0% in 792 LUT6 registered (564 without the encoder): 300 fan-in-6 "
+    "mnist-lut6-300": ("MNIST, 97.0% in 785 LUT6 registered (564 without the encoder): 300 fan-in-6 "
                        "gates in one layer on a learned mapping of 3 thresholds per pixel, Gaussian "
                        "initialisation, lr 0.02; ~6 min on 1 thread",
                        _one_layer(300, 2.5, thresholds=3, init="gaussian", lr=0.02)),
