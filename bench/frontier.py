@@ -114,6 +114,9 @@ POINTS = {
         # one learned-mapping layer; whole core in LUT6 cells (family structures: lut63 popcount)
         Point("mnist-lut6-300", "mnist-lut6-300", dict(), targets=("xc7",), synth_args=("--lut-cells",),
               pipelined_args=PIPELINED_TERNARY, simulator="verilator"),
+        # the same with at most 200 comparator bits in the encoder (--encoder-budget, train/mapping.py)
+        Point("mnist-lut6-300-enc200", "mnist-lut6-300", dict(encoder_budget=200), targets=("xc7",),
+              synth_args=("--lut-cells",), pipelined_args=PIPELINED_TERNARY, simulator="verilator"),
         Point("mnist-lut6-500", "mnist-lut6-500", dict(), targets=("xc7",), synth_args=("--lut-cells",),
               pipelined_args=PIPELINED_TERNARY, simulator="verilator"),
         Point("mnist-bits-300", "mnist-bits-300", dict(), targets=("xc7",), synth_args=("--lut-cells",),

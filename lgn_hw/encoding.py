@@ -49,6 +49,8 @@ __all__ = [
 METHODS = ("uniform", "quantile", "bits")
 
 _CHUNK_ROWS = 4096  # rows per encode chunk: bounds the temporary [rows, n_bits] arrays
+#: ``Encoding.free_bits`` enumerates a feature's range up to this many integers (16-bit ports).
+FREE_BITS_ENUM = 1 << 16
 
 
 class Encoding:
@@ -220,6 +222,38 @@ class Encoding:
             flat = buf.reshape(n, F * t_max)
             out[start:start + n] = flat if valid is None else flat[:, valid]
         return out
+
+    def free_bits(self) -> np.ndarray:
+        """bool[n_bits]: the bits that cost no logic in the hardware encoder (rtl/encoder.py).
+
+        A bit is free when, over the integers of its feature's range, it is a constant or one
+        wire of the feature's port (or that wire inverted, which the LUT reading it absorbs):
+        every ``bits`` bit, the thermometer bit ``x >= 128`` of an 8-bit pixel, a threshold
+        outside the range. Any other bit is a comparator (``x >= 64`` of a pixel is
+        ``x[7] | x[6]``). Ranges of more than ``FREE_BITS_ENUM`` integers are not enumerated:
+        there a ``bits`` bit or a constant is free and anything else counts as logic."""
+        free = np.zeros(self.n_bits, dtype=bool)
+        for f, feat in enumerate(self.features):
+            s = self.feature_bits(f)
+            lo, hi = (int(v) for v in feat.range)
+            if hi - lo + 1 > FREE_BITS_ENUM:
+                if feat.kind == "bits":
+                    free[s] = True
+                elif feat.kind == "thermometer":
+                    c = np.ceil(np.asarray(feat.thresholds, dtype=np.float64))
+                    free[s] = (c <= lo) | (c > hi)
+                continue
+            v = np.arange(lo, hi + 1, dtype=np.int64)
+            out = np.empty((len(v), feat.n_bits), dtype=np.uint8)
+            Encoding([feat])._encode_per_feature(v[:, None], out, integer=True)
+            # the port: unsigned when lo >= 0, else two's complement (rtl.encoder.feature_shape)
+            width = max(1, hi.bit_length()) if lo >= 0 else 1 + max((-lo - 1).bit_length(), hi.bit_length())
+            port = ((v[:, None] >> np.arange(width)) & 1).astype(np.uint8)  # [V, width]
+            const = (out == out[:1]).all(axis=0)
+            same = (out[:, :, None] == port[:, None, :]).all(axis=0).any(axis=1)
+            inverted = (out[:, :, None] != port[:, None, :]).all(axis=0).any(axis=1)
+            free[s] = const | same | inverted
+        return free
 
     def _encode_per_feature(self, xs: np.ndarray, out: np.ndarray, integer: bool) -> None:
         for f, feat in enumerate(self.features):

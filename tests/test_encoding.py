@@ -246,3 +246,37 @@ def test_both_encode_strategies(wide, monkeypatch):
     x = rng.integers(-22, 23, size=(100, e.n_features))
     np.testing.assert_array_equal(e.encode(x), brute_encode(e, x))
     np.testing.assert_array_equal(e.encode(x + 0.5), brute_encode(e, x + 0.5))
+
+
+def test_free_bits_are_the_wires_and_constants_of_the_port():
+    from lgn_hw.encoding import bits_top
+
+    pixel = thermometer_uniform([(0, 255)] * 2, 3)  # 64, 128, 192: only x >= 128 is x[7]
+    assert pixel.free_bits().tolist() == [False, True, False] * 2
+    assert bits_top([(0, 255)], 2).free_bits().tolist() == [True, True]
+    # outside the range (constants), the inverted sign bit of a signed port (x >= 0 is ~x[3]), a
+    # 0/1 range; a range too wide to enumerate counts any comparator as logic
+    e = Encoding([thermometer_feature("a", [-3, 0, 20], (-8, 7)), onehot_feature("b", [0, 1], (0, 1)),
+                  binary_feature("c", (0, 3)), thermometer_feature("d", [5, 1 << 20], (0, (1 << 20) - 1))])
+    assert e.free_bits().tolist() == [False, True, True, True, True, False, False, True]
+    assert thermometer_uniform([(0, 255)], 4).free_bits().tolist() == [False] * 4
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from([-16, -8, -3, 0, 2]), st.sampled_from([0, 5, 7, 15, 31, 40]),
+       st.lists(st.integers(-25, 45), min_size=1, max_size=4))
+def test_free_bits_agree_with_the_hardware_encoders_supports(lo, span, thresholds):
+    """A bit is free exactly when rtl.encoder finds it depends on at most one port bit."""
+    pytest.importorskip("amaranth")
+    from rtl.encoder import feature_shape, small_function
+
+    hi = lo + span
+    feat = thermometer_feature("x", sorted(set(thresholds)), (lo, hi))
+    free = Encoding([feat]).free_bits()
+    for j in range(feat.n_bits):
+        support, _ = small_function(feat, j, feature_shape(feat))
+        # the port holds patterns outside [lo, hi]: a bit may vary there and still be in-range free
+        if len(support) <= 1:
+            assert free[j], (lo, hi, feat.thresholds[j])
+        if hi - lo + 1 == 1 << feature_shape(feat).width:  # the range is the whole port: equal
+            assert free[j] == (len(support) <= 1), (lo, hi, feat.thresholds[j])

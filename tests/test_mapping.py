@@ -132,3 +132,60 @@ def test_efd_weights_by_hand():
     # input 0 at address 0 (both inputs 0): +entry(1) - entry(0) at distance 0, +entry(3) - entry(2) at 1
     assert w[0, 0].tolist() == [-1.0, 1.0, -b, b]
     assert w[1, 3].tolist() == [-b, -1.0, b, 1.0]
+
+
+def _costly_read(netlist_layers_inputs, free):
+    return len({int(i) for i in np.asarray(netlist_layers_inputs).ravel() if not free[i]})
+
+
+def test_encoder_budget_cuts_the_costly_bits_the_netlist_reads(tmp_path):
+    import json
+
+    data = load_encoded("digits", thresholds=3, valid_fraction=0.1)
+    free = data.encoding.free_bits()
+    assert not free.any()  # digits 0..16: every threshold is a comparator
+    base = dict(thresholds=3, width="120", fan_in="6", epochs=4, batch_size=64, seed=1,
+                first_layer="learned", tau=3.0)
+    final = train(resolve(**base), data, tmp_path / "free", progress=False)
+    net = json.loads((tmp_path / "free" / "netlist.json").read_text())
+    assert _costly_read(net["layers"][0]["inputs"], free) > 100  # unbudgeted: reads far more than 12
+    final = train(resolve(**base, encoder_budget=12, select="best"), data, tmp_path / "cut", progress=False)
+    assert final["torch_eval_matches_netlist"] is True
+    net = json.loads((tmp_path / "cut" / "netlist.json").read_text())
+    assert _costly_read(net["layers"][0]["inputs"], free) <= 12
+    hist = json.loads((tmp_path / "cut" / "metrics.json").read_text())["epochs"]
+    allowed = [e["encoder_bits_allowed"] for e in hist]
+    assert allowed[0] < data.n_inputs and allowed == sorted(allowed, reverse=True)
+    assert allowed[1:] == [12] * 3  # reached at half of the 4 epochs, then kept
+    assert all(e["encoder_bits_read"] <= e["encoder_bits_allowed"] for e in hist)
+    assert final["selected_epoch"] >= 2  # --select best never hands on an epoch over the budget
+
+
+def test_encoder_budget_resumes_to_the_same_wiring(tmp_path):
+    from train.loop import TrainingError
+
+    data = load_encoded("digits", thresholds=2, valid_fraction=0.1)
+    cfg = resolve(thresholds=2, width="60", fan_in="6", epochs=3, batch_size=128, seed=2,
+                  first_layer="learned", tau=3.0, encoder_budget=20)
+    train(cfg, data, tmp_path / "a", progress=False)
+
+    def interrupt(step):
+        if step == 14:  # epoch 2, after the first cut
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingError, match="interrupted at step 14"):
+        train(cfg, data, tmp_path / "b", progress=False, step_hook=interrupt)
+    train(cfg, data, tmp_path / "b", resume=True, progress=False)
+    import json
+
+    a, b = (json.loads((tmp_path / d / "netlist.json").read_text())["layers"] for d in "ab")
+    assert a == b
+
+
+def test_encoder_budget_needs_a_learned_first_layer():
+    from train.config import ConfigError
+
+    with pytest.raises(ConfigError, match="--encoder-budget prunes a learned mapping"):
+        resolve(encoder_budget=10)
+    with pytest.raises(ConfigError, match="--encoder-budget must be >= 0"):
+        resolve(first_layer="learned", fan_in="6", encoder_budget=-1)

@@ -106,6 +106,11 @@ def _preset_epilog() -> str:
               help="Train the last FRACTION of the steps straight-through: the forward pass uses the "
                    "hard tables (and chosen connections), i.e. the discretized network, the backward "
                    "pass the relaxed ones. Closes the discretization gap (0: off).")
+@click.option("--encoder-budget", type=int, metavar="K",
+              help="With --first-layer learned: read at most K distinct input bits that cost logic "
+                   "in the hardware encoder (a comparator such as x >= 64; a bit that is a wire of "
+                   "the raw input, such as x >= 128 of a pixel, is free). The mapping is cut to the "
+                   "K most read bits over the first half of the steps (train/mapping.py).")
 @click.option("--valid-fraction", type=float,
               help="Share of the training rows held out (stratified, fixed seed) for validation: "
                    "evaluated every epoch, used by --select best; the test split is evaluated once, "

@@ -70,6 +70,7 @@ class TrainConfig:
     mapping_gradient: str = "fd"  # gate-input derivative for a mapped first layer's scores (train/mapping.py)
     valid_fraction: float = DEFAULT_VALID_FRACTION  # training rows held out for validation (train/data.py)
     select: str = "last"  # which epoch's model becomes the netlist: the last, or the best on validation
+    encoder_budget: int | None = None  # most costly encoded bits a learned first layer reads (train/mapping.py)
     # a user's file (--dataset PATH; docs/data.md): the label column (default: the last), a test
     # file or else the stratified test share, columns forced categorical/numeric or left out,
     # missing-cell policy
@@ -292,6 +293,11 @@ def check(cfg: TrainConfig) -> None:
     if cfg.mapping_gradient != "fd" and not (cfg.first_layer == "learned" or cfg.connections == "mapped"):
         raise ConfigError("--mapping-grad applies to a learnable mapping: add --first-layer learned "
                           "or --connections mapped")
+    if cfg.encoder_budget is not None:
+        if cfg.first_layer != "learned":
+            raise ConfigError("--encoder-budget prunes a learned mapping: add --first-layer learned")
+        if cfg.encoder_budget < 0:
+            raise ConfigError(f"--encoder-budget must be >= 0, got {cfg.encoder_budget}")
     if cfg.connections == "mapped" and cfg.param != "iwp":
         raise ConfigError("--connections mapped needs --param iwp")
     if cfg.first_layer == "patch":

@@ -284,6 +284,14 @@ def _train(cfg: TrainConfig, data: EncodedData, out: Path, resume: bool, progres
             augment = ShiftAugment(data.name, data.encoding, cfg.augment_shift, cfg.seed)
         except AugmentError as exc:
             raise TrainingError(str(exc)) from None
+    budget = None
+    if cfg.encoder_budget is not None:  # train/mapping.py: cut the costly input bits to a budget
+        from .mapping import EncoderBudget
+        try:
+            budget = EncoderBudget(model.layers[0], data.encoding.free_bits(), cfg.encoder_budget,
+                                   total, spe)
+        except ValueError as exc:
+            raise TrainingError(str(exc)) from None
     order, order_epoch = None, -1
     model.train()
     stop, agreed = _StopFlag(ranks.enabled), False
@@ -341,10 +349,11 @@ def _train(cfg: TrainConfig, data: EncodedData, out: Path, resume: bool, progres
             if step_hook is not None:
                 step_hook(step)
             if step % spe == 0 or step == total:
+                cut = budget.apply(step) if budget is not None else {}  # the same on every rank
                 ranks.check_same(f"the model after step {step}", state_items("model", model.state_dict()))
                 rec = evaluate(model, cfg, data, device, ranks=ranks)[0] if has_valid(data) else {}
                 rec = {"epoch": math.ceil(step / spe), "step": step,
-                       "train_loss": run["loss_sum"] / max(1, run["loss_n"]), **rec,
+                       "train_loss": run["loss_sum"] / max(1, run["loss_n"]), **rec, **cut,
                        "train_time_s": run["train_time"], "wall_time_s": wall(),
                        "samples_per_s": run["samples"] / max(run["train_time"], 1e-9),
                        "world_size": ranks.world_size}
@@ -353,7 +362,9 @@ def _train(cfg: TrainConfig, data: EncodedData, out: Path, resume: bool, progres
                     rec["grad_norm_per_layer"] = [math.sqrt(s / steps_in_epoch) for s in run["grad_sq"]]
                 history.append(rec)
                 run.update(loss_sum=0.0, loss_n=0, grad_sq=None)
-                if cfg.select == "best" and (best is None or rec["valid_acc_discrete"] > best["valid_acc_discrete"]):
+                within = budget is None or budget.met(step)  # an epoch over the budget is never handed on
+                if cfg.select == "best" and within and (
+                        best is None or rec["valid_acc_discrete"] > best["valid_acc_discrete"]):
                     best = {"epoch": rec["epoch"], "step": step, "valid_acc_discrete": rec["valid_acc_discrete"],
                             "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
                 post = {"loss": f"{rec['train_loss']:.3f}"}

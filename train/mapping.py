@@ -15,8 +15,20 @@ The scores cost ``G * n * in_dim`` parameters (first layer of MNIST with 2,000 f
 784 bits: 9.4 M) and one ``[G*n, B] x [B, in_dim]`` matrix product per backward pass, so it is
 meant for the first layer, whose inputs are the encoded features; later layers keep their
 ``--connections``. The chosen wiring is an ordinary Netlist: the choice costs nothing in hardware.
+
+**Encoder budget** (``--encoder-budget K``, ``EncoderBudget``). What the wiring reads does cost
+something in one place: every encoded bit that is not a wire of the raw input (``x >= 64`` of a
+pixel is ``x[7] | x[6]``; ``lgn_hw.encoding.Encoding.free_bits``) is a comparator in the hardware
+encoder, half a LUT6 on 7-series. A budget caps how many distinct such bits the first layer may
+read: at every epoch end over the first ``BUDGET_END`` of the steps, the costly bits still allowed
+are cut, linearly from all of them down to K, to those the most gate inputs read (ties: the higher
+best score); a cut bit's scores are set to ``PRUNED``, so no gate input chooses it again and the
+inputs that read it move to their next-best signal. The rest of the run trains the tables on the
+final wiring.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -33,6 +45,12 @@ MAP_INIT = 1.0
 GRADIENTS = ("fd", "efd")
 EFD_BETA = 1.0 / 3.0
 _EFD_CACHE: dict = {}
+#: The score of an input cut by an encoder budget: far below any trained score, and so large
+#: that Adam's steps (about the learning rate each) cannot move it in float32.
+PRUNED = -1.0e9
+#: The encoder budget is reached at this fraction of the training steps (the cut is linear in
+#: the steps up to there; the rest of the run adapts the tables to the final wiring).
+BUDGET_END = 0.5
 
 
 def efd_weights(n: int, dtype, device) -> torch.Tensor:
@@ -124,6 +142,17 @@ class MappedIWPLayer(IWPLayer):
         with torch.no_grad():
             return self.map_w.max(dim=1).indices.view(self.out_dim, self.fan_in)
 
+    def pruned_inputs(self) -> torch.Tensor:
+        """bool[in_dim]: the inputs an encoder budget has cut (never chosen again)."""
+        with torch.no_grad():
+            return self.map_w[0] <= PRUNED / 2
+
+    def prune(self, inputs: torch.Tensor) -> None:
+        """Cut ``inputs`` (int64 indices): no gate input chooses them from now on."""
+        with torch.no_grad():
+            self.map_w[:, inputs.to(self.map_w.device)] = PRUNED
+        self.sync_idx()
+
     def sync_idx(self) -> None:
         """Make ``idx`` (what the base layer and its kernels read) the current choice."""
         hard = self.hard_idx()
@@ -163,3 +192,63 @@ class MappedIWPLayer(IWPLayer):
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", learnable mapping over all inputs ({self.gradient})"
+
+
+class EncoderBudget:
+    """``--encoder-budget``: the first (mapped) layer reads at most ``budget`` distinct costly
+    input bits from the epoch end at ``BUDGET_END`` of the ``total`` steps on (module docstring).
+    ``apply(step)`` at every epoch end (``spe`` steps) cuts and says what the wiring reads."""
+
+    def __init__(self, layer: MappedIWPLayer, free_bits: np.ndarray, budget: int, total: int, spe: int):
+        if not isinstance(layer, MappedIWPLayer):
+            raise ValueError("--encoder-budget prunes a learned mapping: add --first-layer learned")
+        free = np.asarray(free_bits, dtype=bool)
+        if free.shape != (layer.in_dim,):
+            raise ValueError(f"--encoder-budget: {free.shape[0]} encoded bits for a layer of "
+                             f"{layer.in_dim} inputs")
+        if budget < 0:
+            raise ValueError(f"--encoder-budget must be >= 0, got {budget}")
+        if not free.any() and budget == 0:
+            raise ValueError("--encoder-budget 0: every input bit of this encoding costs logic, "
+                             "so nothing would be left to read")
+        self.layer, self.budget, self.total, self.spe = layer, int(budget), int(total), int(spe)
+        self.costly = torch.from_numpy(~free)
+        self.n_costly = int(self.costly.sum())
+        #: the cut that reaches the budget: the first epoch end at or past BUDGET_END of the run
+        self.end = min(self.total, math.ceil(BUDGET_END * self.total / self.spe) * self.spe)
+
+    def cuts_left(self, step: int) -> int:
+        """Cuts from ``step`` to the one reaching the budget, both counted (0 past it)."""
+        if step > self.end:
+            return 0
+        # the epoch ends in [step, end), then the cut at end itself
+        return max(0, (self.end - 1) // self.spe - math.ceil(step / self.spe) + 1) + 1
+
+    def met(self, step: int) -> bool:
+        """True once the cut at ``step`` has reached the budget."""
+        return step >= self.end or self.n_costly <= self.budget
+
+    def read(self) -> int:
+        """Distinct costly bits the current wiring reads."""
+        idx = self.layer.hard_idx().view(-1).cpu()
+        return int(torch.unique(idx[self.costly[idx]]).numel())
+
+    def apply(self, step: int) -> dict:
+        """Cut at ``step``; ``{"encoder_bits_read", "encoder_bits_allowed"}`` after it.
+
+        Each cut keeps the budget plus ``(m - 1) / m`` of what the wiring reads beyond it (``m``
+        cuts left, this one counted): the excess falls linearly to 0 at the last cut. The bits
+        kept are the most read, then the highest best score; unread bits go first."""
+        layer = self.layer
+        read, m = self.read(), self.cuts_left(step)
+        keep = self.budget if m <= 1 else self.budget + math.ceil(max(0, read - self.budget) * (m - 1) / m)
+        candidates = np.flatnonzero((self.costly & ~layer.pruned_inputs().cpu()).numpy())
+        if len(candidates) > keep:
+            reads = np.bincount(layer.hard_idx().view(-1).cpu().numpy(), minlength=layer.in_dim)
+            with torch.no_grad():
+                best = layer.map_w.max(dim=0).values.double().cpu().numpy()
+            # most read first, then the highest best score, then the lower index (stable)
+            order = np.lexsort((candidates, -best[candidates], -reads[candidates]))
+            layer.prune(torch.from_numpy(candidates[order[keep:]]))
+        return {"encoder_bits_read": self.read(),
+                "encoder_bits_allowed": int(min(keep, len(candidates)))}
