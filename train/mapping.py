@@ -21,10 +21,10 @@ something in one place: every encoded bit that is not a wire of the raw input (`
 pixel is ``x[7] | x[6]``; ``lgn_hw.encoding.Encoding.free_bits``) is a comparator in the hardware
 encoder, half a LUT6 on 7-series. A budget caps how many distinct such bits the first layer may
 read: at every epoch end over the first ``BUDGET_END`` of the steps, the costly bits still allowed
-are cut, linearly from all of them down to K, to those the most gate inputs read (ties: the higher
-best score); a cut bit's scores are set to ``PRUNED``, so no gate input chooses it again and the
-inputs that read it move to their next-best signal. The rest of the run trains the tables on the
-final wiring.
+are cut to those the most gate inputs read (ties: the higher best score), keeping K plus a share
+of the excess the wiring reads over K that falls linearly to 0 at the last cut; a cut bit's scores
+are set to ``PRUNED``, so no gate input chooses it again and the inputs that read it move to their
+next-best signal. The rest of the run trains the tables on the final wiring.
 """
 from __future__ import annotations
 
@@ -48,8 +48,8 @@ _EFD_CACHE: dict = {}
 #: The score of an input cut by an encoder budget: far below any trained score, and so large
 #: that Adam's steps (about the learning rate each) cannot move it in float32.
 PRUNED = -1.0e9
-#: The encoder budget is reached at this fraction of the training steps (the cut is linear in
-#: the steps up to there; the rest of the run adapts the tables to the final wiring).
+#: The encoder budget is reached at the first epoch end at or past this fraction of the training
+#: steps (one cut per epoch end up to there; the rest of the run adapts the tables to the wiring).
 BUDGET_END = 0.5
 
 
