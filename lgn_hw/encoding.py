@@ -247,7 +247,7 @@ class Encoding:
             out = np.empty((len(v), feat.n_bits), dtype=np.uint8)
             Encoding([feat])._encode_per_feature(v[:, None], out, integer=True)
             # the port: unsigned when lo >= 0, else two's complement (rtl.encoder.feature_shape)
-            width = max(1, hi.bit_length()) if lo >= 0 else 1 + max((-lo - 1).bit_length(), hi.bit_length())
+            width = port_width(lo, hi) if lo >= 0 else 1 + max((-lo - 1).bit_length(), hi.bit_length())
             port = ((v[:, None] >> np.arange(width)) & 1).astype(np.uint8)  # [V, width]
             const = (out == out[:1]).all(axis=0)
             same = (out[:, :, None] == port[:, None, :]).all(axis=0).any(axis=1)

@@ -140,7 +140,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "mnist-lut6-500": ("MNIST, 97.5% in 1,365 LUT6 (1,096 without the encoder): 500 fan-in-6 gates in "
                        "one layer on a learned mapping of 3 thresholds per pixel; ~25 min on 1 thread",
                        _one_layer(500, 3.0, thresholds=3)),
-    "mnist-lut6-600": ("MNIST, 98.0% in 1,410 LUT6 registered; then 3 epochs --lr 0.005 --encoder-budget "
+    "mnist-lut6-600": ("MNIST, 98.0% in 1,410 LUT6 registered (seed 0); then 3 epochs --lr 0.005 --encoder-budget "
                        "440 from its checkpoint: 98.0% in 1,366 (README): 600 fan-in-6 gates in one "
                        "layer on a learned mapping of 3 thresholds per pixel, Gaussian initialisation, "
                        "lr 0.02; ~20 min on 1 thread",

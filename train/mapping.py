@@ -240,11 +240,11 @@ class EncoderBudget:
         cuts left, this one counted): the excess falls linearly to 0 at the last cut. The bits
         kept are the most read, then the highest best score; unread bits go first."""
         layer = self.layer
-        read, m = self.read(), self.cuts_left(step)
+        reads = np.bincount(layer.hard_idx().view(-1).cpu().numpy(), minlength=layer.in_dim)
+        read, m = int(((reads > 0) & self.costly.numpy()).sum()), self.cuts_left(step)
         keep = self.budget if m <= 1 else self.budget + math.ceil(max(0, read - self.budget) * (m - 1) / m)
         candidates = np.flatnonzero((self.costly & ~layer.pruned_inputs().cpu()).numpy())
         if len(candidates) > keep:
-            reads = np.bincount(layer.hard_idx().view(-1).cpu().numpy(), minlength=layer.in_dim)
             with torch.no_grad():
                 best = layer.map_w.max(dim=0).values.double().cpu().numpy()
             # most read first, then the highest best score, then the lower index (stable)
